@@ -141,7 +141,7 @@ int buf_append_slice(struct buf *b, struct slice s);
 int buf_append_cstr(struct buf *b, const char *s);
 int buf_append_byte(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 /* NUL-terminate without counting the NUL in len. */
 int buf_cstr(struct buf *b, const char **out);
 /* Hand the bytes to the caller (who mem_free()s them); leaves b empty. */
@@ -164,6 +164,24 @@ void arena_fini(struct arena *a);
 /* 16-byte aligned, zeroed; NULL on ENOMEM. Freed by arena_fini(). */
 void *arena_alloc(struct arena *a, size_t n);
 void *arena_memdup(struct arena *a, const void *p, size_t n);
+
+/* ---- log.c: daemon and tool logging --------------------------------- */
+
+enum log_level {
+	LOG_LEVEL_ERR = 0,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_NOTICE,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+/* Where lines go (stderr with a UTC time stamp, or syslog) and the lowest
+ * level written. Never give it a secret: lines are for operators. */
+void log_setup(enum log_level level, bool to_syslog, const char *ident);
+int log_level_parse(const char *name, enum log_level *out);
+bool log_enabled(enum log_level level);
+void log_msg(enum log_level level, const char *module, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
 
 /* ---- hex.c ----------------------------------------------------------- */
 

@@ -112,3 +112,18 @@ TEST(base_slice_helpers)
 	TEST_ASSERT(!slice_within(slice_of(text + 2, 2), text, 3));
 	return 0;
 }
+
+TEST(base_log_levels)
+{
+	enum log_level l = LOG_LEVEL_ERR;
+
+	TEST_EQ_INT(log_level_parse("debug", &l), 0);
+	TEST_EQ_INT(l, LOG_LEVEL_DEBUG);
+	TEST_EQ_INT(log_level_parse("loud", &l), -EINVAL);
+	TEST_EQ_INT(l, LOG_LEVEL_DEBUG); /* unchanged on failure */
+	log_setup(LOG_LEVEL_WARNING, false, "sipcert-test");
+	TEST_ASSERT(log_enabled(LOG_LEVEL_ERR));
+	TEST_ASSERT(!log_enabled(LOG_LEVEL_INFO));
+	log_setup(LOG_LEVEL_INFO, false, "sipcert-test");
+	return 0;
+}

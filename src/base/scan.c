@@ -225,9 +225,6 @@ int scan_end(struct scan *s)
 	struct scan t = *s;
 
 	scan_sws(&t);
-	/* trailing CRLF of the last line may be inside a slice */
-	while (t.p < t.end && (*t.p == '\r' || *t.p == '\n'))
-		t.p++;
 	if (t.p != t.end)
 		return -EBADMSG;
 	*s = t;

@@ -159,10 +159,12 @@ struct sip_uri {
 	struct slice whole;
 };
 
-/* Parse a URI with no surrounding white space. 0 or -EBADMSG. */
+/* Parse a URI with no surrounding white space. 0, -EBADMSG, or -EMSGSIZE
+ * for more than 64 uri-parameters, headers or tel parameters. */
 int sip_uri_parse(struct slice s, struct sip_uri *out);
-/* RFC 3261 §19.1.4 comparison (sip:, sips:, sipsec:); other schemes are
- * compared octet-wise after case-folding the scheme. */
+/* RFC 3261 §19.1.4 comparison (sip:, sips:, sipsec:), RFC 3966 §4 for
+ * tel:; other schemes are compared octet-wise after case-folding the
+ * scheme. */
 bool sip_uri_equal(const struct sip_uri *a, const struct sip_uri *b);
 /* A URI parameter's value (case-insensitive name). 0, -ENOENT. */
 int sip_uri_param(const struct sip_uri *u, const char *name,
@@ -359,21 +361,33 @@ int sip_msg_check(const struct sip_msg *m, struct sip_error *err);
 
 struct sip_framer {
 	size_t scanned;	 /* bytes already searched for the blank line */
+	size_t msg_len;	 /* header block + Content-Length once known, or 0 */
 	size_t max_msg_bytes;
 };
 
+/* max_msg_bytes 0 means SIP_MAX_MSG_BYTES. */
 void sip_framer_init(struct sip_framer *f, size_t max_msg_bytes);
 /* Look at the start of a stream buffer. Returns the length of the first
  * complete message, -EAGAIN for more bytes, -EBADMSG (missing or bad
  * Content-Length: the stream cannot be re-synchronised), -EMSGSIZE.
  * Leading CRLFs (RFC 5626 §3.5.1 keep-alives) are reported through
- * *keepalive_bytes: consume them (answer "\r\n\r\n" with "\r\n") first. */
+ * *keepalive_bytes: consume them (answer "\r\n\r\n" with "\r\n") first.
+ * Exactly: when buf starts with CR or LF, the return is 0 and
+ * *keepalive_bytes is the number of leading CR and LF bytes; otherwise
+ * *keepalive_bytes is 0 (set on every return but -EINVAL). Between calls
+ * keep the unconsumed bytes at the start of buf (more may be appended);
+ * the framer remembers how far it searched and starts afresh after it
+ * returns a message or an error. */
 ssize_t sip_frame(struct sip_framer *f, const char *buf, size_t len,
 		  size_t *keepalive_bytes);
 
 /* ---- serializer ----------------------------------------------------------- */
 
-/* Everything sipcert sends is built through these into a capped buf. */
+/* Everything sipcert sends is built through these into a capped buf.
+ * Each returns 0 or the buf's sticky first error: -EMSGSIZE at its cap,
+ * -ENOMEM, or -EINVAL (also made sticky, so a chain of appends cannot
+ * silently lose a field) for a name that is not a token, a value with CR,
+ * LF or NUL (header injection), or a status outside 100-699. */
 int sip_out_request_line(struct buf *b, const char *method, struct slice ruri);
 int sip_out_status_line(struct buf *b, unsigned status, const char *reason);
 int sip_out_hdr(struct buf *b, const char *name, struct slice value);
@@ -384,7 +398,8 @@ int sip_out_hdrf(struct buf *b, const char *name, const char *fmt, ...)
 int sip_out_body(struct buf *b, const char *ctype, struct slice body);
 /* The start of a response to req (RFC 3261 §8.2.6.2): status line, all
  * Via values, From, To (with to_tag added when To has none and to_tag is
- * not NULL), Call-ID and CSeq. The caller adds more headers and the body. */
+ * not NULL), Call-ID and CSeq. The caller adds more headers and the body.
+ * Values are copied as received, with the line breaks of folds removed. */
 int sip_out_reply_start(struct buf *b, const struct sip_msg *req,
 			unsigned status, const char *reason,
 			const char *to_tag);
@@ -435,7 +450,8 @@ enum { SIP_DIGEST_HEX_MAX = 64 };
 
 /* A parsed challenge (WWW-/Proxy-Authenticate) or credentials
  * (Authorization/Proxy-Authorization). Values are unquoted slices into the
- * header; .p NULL when absent. */
+ * header; .p NULL when absent. A quoted value's backslash escapes are kept
+ * as written (RFC 7616 digest values carry none). */
 struct sip_auth {
 	struct slice scheme; /* "Digest" or other */
 	bool is_digest;
