@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* crypto: the OpenSSL 3 boundary (STYLE.md B1): keys, X.509 certificates
+ * (RFC 6072 §10.6, RFC 5922 §7), signatures, sealing keys at rest, and the
+ * drain of OpenSSL's error queue. Nothing outside this module calls OpenSSL
+ * for these. */
+#ifndef SIPCERT_CRYPTO_H
+#define SIPCERT_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "base/base.h"
+
+/* Every function returns 0 or a negative errno and sets its out-parameter
+ * only on success. Functions that append to a struct buf leave it as it
+ * was (length and sticky error) when they fail. */
+
+/* ---- err.c: the error queue drain (STYLE.md B3) ---------------------- */
+
+/* Drain OpenSSL's error queue into this thread's last-error string, which
+ * starts with `what`, and return -EPROTO. The library never prints. */
+int crypto_fail(const char *what);
+/* This thread's last error message; "" when none was recorded. Valid until
+ * the next crypto_* call on this thread. */
+const char *crypto_last_error(void);
+/* Forget the last error and empty OpenSSL's error queue. */
+void crypto_clear_error(void);
+
+/* ---- file.c: small files, written atomically ------------------------- */
+
+/* Replace path with data so that a reader sees the old file or the whole
+ * new one, never a part: a temporary file in the same directory, written,
+ * fsync()ed and renamed over path, then the directory fsync()ed. The file
+ * gets exactly `mode` (the umask does not apply). No temporary file is
+ * left behind, on success or failure. */
+int crypto_file_write_atomic(const char *path, const void *data, size_t len,
+			     mode_t mode);
+/* The same, but fail with -EEXIST when path exists (never replaces). */
+int crypto_file_create_atomic(const char *path, const void *data, size_t len,
+			      mode_t mode);
+/* Append the contents of a regular file of at most max_bytes to out
+ * (-EMSGSIZE when larger). For a secret file, mark out is_secret first. */
+int crypto_file_read(const char *path, size_t max_bytes, struct buf *out);
+
+/* ---- key.c: key pairs ------------------------------------------------ */
+
+enum crypto_key_type {
+	CRYPTO_KEY_RSA2048, /* the RFC 6072 default: Identity needs RSA */
+	CRYPTO_KEY_RSA3072,
+	CRYPTO_KEY_EC_P256,
+};
+
+enum crypto_format {
+	CRYPTO_PEM,
+	CRYPTO_DER,
+};
+
+/* Key files are small; anything larger is refused with -EMSGSIZE. */
+enum { CRYPTO_KEY_FILE_MAX_BYTES = 64 * 1024 };
+
+int crypto_key_generate(EVP_PKEY **out, enum crypto_key_type t);
+
+/* Private keys are encoded as unencrypted PKCS#8 PrivateKeyInfo; decoding
+ * also accepts the traditional forms (PKCS#1 "RSA PRIVATE KEY", SEC1 "EC
+ * PRIVATE KEY"). Encrypted input is refused (-EBADMSG), never prompted
+ * for. Mark the output buffer is_secret before encoding into it. */
+int crypto_key_private_encode(EVP_PKEY *k, enum crypto_format f,
+			      struct buf *out);
+int crypto_key_private_decode(EVP_PKEY **out, enum crypto_format f,
+			      const void *data, size_t len);
+/* Public keys are X.509 SubjectPublicKeyInfo ("PUBLIC KEY"). */
+int crypto_key_public_encode(EVP_PKEY *k, enum crypto_format f,
+			     struct buf *out);
+int crypto_key_public_decode(EVP_PKEY **out, enum crypto_format f,
+			     const void *data, size_t len);
+/* Files: a private key file is written atomically with mode 0600, a public
+ * key file with 0644. */
+int crypto_key_private_save(EVP_PKEY *k, enum crypto_format f,
+			    const char *path);
+int crypto_key_private_load(EVP_PKEY **out, enum crypto_format f,
+			    const char *path);
+int crypto_key_public_save(EVP_PKEY *k, enum crypto_format f, const char *path);
+int crypto_key_public_load(EVP_PKEY **out, enum crypto_format f,
+			   const char *path);
+
+/* ---- cert.c: issuing X.509v3 certificates (RFC 5280, RFC 6072 §10.6) -- */
+
+struct crypto_cert_opts {
+	const char *const *uri_sans; /* e.g. "sip:alice@example.com" */
+	size_t n_uri_sans;
+	const char *const *dns_sans; /* host names; no wildcards, no IPs */
+	size_t n_dns_sans;
+	const char *common_name; /* NULL: empty subject, SAN made critical */
+	bool is_ca;
+	/* serverAuth + clientAuth extended key usage, for domain certificates
+	 * used on both ends of SIP over TLS (RFC 5922 §4). */
+	bool tls_server_client;
+	/* Validity in days. RFC 6072 §10.6 recommends one year or less for
+	 * user certificates; the caller decides, nothing is capped here. */
+	uint32_t days;
+	/* A random 0..jitter_s seconds is taken off notAfter so a population
+	 * of certificates does not expire at once (RFC 6072 §10.6). */
+	uint32_t jitter_s;
+	const EVP_MD *md; /* NULL: SHA-256 */
+	/* Added to "now" for notBefore, e.g. -300 for peers' clock skew. */
+	int64_t not_before_offset_s;
+};
+
+/* Issue a certificate for subject_key signed by issuer_key. With
+ * issuer_cert NULL the certificate is self-signed (issuer_key NULL or the
+ * subject key); otherwise issuer_cert must be a CA certificate whose key
+ * issuer_key is. X.509v3 with a random positive 159-bit serial, the CN,
+ * subjectAltName URI: and DNS: entries, critical basicConstraints,
+ * critical keyUsage (CA: keyCertSign, cRLSign; RSA leaf:
+ * digitalSignature, keyEncipherment; EC leaf: digitalSignature,
+ * keyAgreement), subject and authority key identifiers. */
+int crypto_cert_create(X509 **out, EVP_PKEY *subject_key, EVP_PKEY *issuer_key,
+		       X509 *issuer_cert, const struct crypto_cert_opts *o);
+
+/* ---- x509.c: reading certificates ------------------------------------ */
+
+/* Append the DER (or PEM) encoding to out. */
+int crypto_cert_der(X509 *c, struct buf *out);
+int crypto_cert_pem(X509 *c, struct buf *out);
+/* Exactly one DER certificate, nothing after it. */
+int crypto_cert_from_der(X509 **out, const void *der, size_t len);
+/* The first PEM certificate in the text. */
+int crypto_cert_from_pem(X509 **out, const void *pem, size_t len);
+
+/* Lower-case hex, no colons, of md (NULL: SHA-256) over the DER;
+ * -EMSGSIZE when hex_out cannot hold it and its NUL. */
+int crypto_cert_fingerprint(X509 *c, const EVP_MD *md, char *hex_out,
+			    size_t hex_len);
+int crypto_cert_times(X509 *c, time_t *not_before, time_t *not_after);
+/* is_ca is true only with a basicConstraints extension saying cA TRUE. */
+int crypto_cert_is_ca(X509 *c, bool *is_ca, bool *has_basic_constraints);
+
+/* The URI and DNS entries of subjectAltName, in certificate order, as
+ * NUL-terminated copies (an entry holding a NUL octet is -EBADMSG). After
+ * success, free with crypto_san_list_free(). */
+struct crypto_san_list {
+	char **uris;
+	size_t n_uris;
+	char **dns;
+	size_t n_dns;
+};
+
+int crypto_cert_sans(X509 *c, struct crypto_san_list *out);
+void crypto_san_list_free(struct crypto_san_list *l);
+
+/* ---- match.c: domain certificates (RFC 5922 §7) ---------------------- */
+
+/* Does the certificate name the SIP domain (RFC 5922 §7.1, §7.2)? Its SIP
+ * domain identities are the hosts of its URI:sip:HOST entries (an entry
+ * with a user part is none; a port or parameters are not compared); only
+ * when it has none, its DNS: entries; and only when it has no
+ * subjectAltName at all, its CN. Names are compared whole and
+ * case-insensitively: no wildcards, no sub-domains, no IP addresses. 0 on
+ * a match, -ENOENT on none (also for an IP address), -EINVAL for a domain
+ * that is not a host name, -EBADMSG for a broken subjectAltName. */
+int crypto_cert_matches_sip_domain(X509 *c, const char *domain);
+/* Does the certificate name the host a TLS connection was opened to (RFC
+ * 5922 §7.2 comparison)? DNS: entries only; the CN counts only when the
+ * certificate has no URI: or DNS: entry at all (RFC 6125 §6.4.4). No
+ * wildcards, and an IP address never matches. Returns as above. */
+int crypto_cert_matches_dns(X509 *c, const char *host);
+
+/* ---- kek.c, seal.c: private keys at rest (AES-256-GCM) --------------- */
+
+enum {
+	CRYPTO_KEK_BYTES = 32,
+	CRYPTO_SEAL_VERSION = 1,
+	CRYPTO_SEAL_NONCE_BYTES = 12,
+	CRYPTO_SEAL_TAG_BYTES = 16,
+	/* version | nonce | ciphertext | tag */
+	CRYPTO_SEAL_OVERHEAD =
+		1 + CRYPTO_SEAL_NONCE_BYTES + CRYPTO_SEAL_TAG_BYTES,
+};
+
+/* The key-encryption key, held outside the database. Wipe it with
+ * crypto_kek_wipe() when done. */
+struct crypto_kek {
+	unsigned char key[CRYPTO_KEK_BYTES];
+};
+
+/* Write 32 fresh random bytes to a new file with mode 0600; -EEXIST when
+ * the file exists (a KEK is never replaced by accident). */
+int crypto_kek_create(const char *path);
+/* Load a KEK file: -EPERM when group or other have any access to it,
+ * -EBADMSG when it is not exactly 32 bytes. */
+int crypto_kek_load(const char *path, struct crypto_kek *out);
+void crypto_kek_wipe(struct crypto_kek *k);
+
+/* Seal plain under the KEK and append the blob to out. The aad (e.g. the
+ * AOR a key belongs to) is authenticated, not stored: unseal needs the
+ * same. A random 96-bit nonce per blob (NIST SP 800-38D §8.2.2). */
+int crypto_seal(const struct crypto_kek *k, const void *aad, size_t aad_len,
+		const void *plain, size_t len, struct buf *out);
+/* Check and open a blob, appending the plaintext to out; -EBADMSG for a
+ * truncated blob, an unknown version or any tampering (nonce, ciphertext,
+ * tag, aad), and then nothing is appended. Mark out is_secret before the
+ * call so no copy of the plaintext outlives the buffer. */
+int crypto_unseal(const struct crypto_kek *k, const void *aad, size_t aad_len,
+		  const void *blob, size_t len, struct buf *out);
+
+/* ---- sign.c: signatures (RFC 4474 §9: rsa-sha1, rsa-sha256) ---------- */
+
+/* Sign data with key and md (NULL: SHA-256); RSA keys use PKCS#1 v1.5.
+ * Appends the signature to sig. */
+int crypto_sign(EVP_PKEY *key, const EVP_MD *md, const void *data, size_t len,
+		struct buf *sig);
+/* 0 when sig is a valid signature of data, -EBADMSG when it is not. */
+int crypto_verify(EVP_PKEY *key, const EVP_MD *md, const void *data, size_t len,
+		  const void *sig, size_t sig_len);
+
+#endif
