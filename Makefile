@@ -75,13 +75,16 @@ build: deps
 
 # The daemon on its embedded defaults once it exists; until then the
 # conformance suite, which prints each torture message's verdict.
+# sipcertd on its embedded defaults: domain example.test on 127.0.0.1
+# (SIP 5060 UDP/TCP, 5061 TLS), state in $(RUN_DIR), made once with
+# `sipcert init-domain`; Ctrl-C stops it.
+RUN_DIR ?= run
 run: build
-	@if [ -x $(BUILD)/src/daemon/sipcertd ]; then \
-		exec $(BUILD)/src/daemon/sipcertd; \
-	fi; \
-	echo "make run: sipcertd is not built yet;" \
-		"running the RFC 4475 conformance check"; \
-	scripts/test.sh -b $(BUILD) conformance
+	@if [ ! -f $(RUN_DIR)/sipcertd.conf ]; then \
+		$(BUILD)/src/cli/sipcert init-domain --domain example.test \
+			--dir $(RUN_DIR) || exit 1; \
+	fi
+	exec $(BUILD)/src/daemon/sipcertd -c $(RUN_DIR)/sipcertd.conf
 
 test: build
 	@scripts/test.sh -b $(BUILD)

@@ -10,7 +10,7 @@ packages=(
 	clang libclang-rt-14-dev clang-format
 	libssl-dev libevent-dev libc-ares-dev libsqlite3-dev libpq-dev
 	libinih-dev libjansson-dev
-	sip-tester mandoc openssl valgrind
+	sip-tester mandoc openssl valgrind python3
 )
 # the peers bench/ measures against; bench is skipped when they are absent
 packages+=(libosip2-dev libsofia-sip-ua-dev)

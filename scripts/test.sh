@@ -15,7 +15,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
 
-all_suites=(unit replay conformance)
+all_suites=(unit replay conformance integration)
 
 build=${BUILD:-build}
 torture=tests/data/sip/torture
@@ -168,6 +168,22 @@ describe_want() {
 	either) echo "valid or invalid: ..." ;;
 	*) echo "$1" ;;
 	esac
+}
+
+# (d) integration: a real sipcertd on 127.0.0.1 driven over UDP, TCP and
+# TLS by tests/integration/*_test.py, sipp and openssl s_client.
+suite_integration() {
+	local t
+
+	if [ ! -x "$build/src/daemon/sipcertd" ]; then
+		echo "FAIL integration: $build/src/daemon/sipcertd is not built"
+		tally 0 1
+		return
+	fi
+	for t in tests/integration/*_test.py; do
+		echo "-- $t"
+		run_counted 900 /usr/bin/python3 "$t" "$build"
+	done
 }
 
 # (c) conformance: `sipcert lint` on each RFC 4475 torture message, one

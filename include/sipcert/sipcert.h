@@ -4,6 +4,8 @@
 #ifndef SIPCERT_SIPCERT_H
 #define SIPCERT_SIPCERT_H
 
+#include <sipcert/admin.h>
+#include <sipcert/control.h>
 #include <sipcert/error.h>
 #include <sipcert/lint.h>
 

@@ -16,6 +16,8 @@
 enum { CLI_OK = 0, CLI_NO = 1, CLI_USAGE = 2 };
 
 int cmd_lint(int argc, char **argv);
+int cmd_init_domain(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
 
 /* Read a whole file (binary) into a mem_alloc'd buffer, at most max bytes:
  * 0, or -errno / -EMSGSIZE. */

@@ -12,13 +12,17 @@ struct cmd {
 
 static const struct cmd cmds[] = {
 	{"lint", cmd_lint, "check SIP messages as a sipcert server would"},
+	{"init-domain", cmd_init_domain,
+	 "create a ready-to-run domain for sipcertd in a directory"},
+	{"admin", cmd_admin, "manage users of a running sipcertd, show "
+			     "bindings and stats"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sipcert COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nsipcert COMMAND --help for a command's options; "
 		   "see sipcert(1).\n");
 }
