@@ -19,7 +19,7 @@ extern "C" {
  * command in "cmd"; the answer is {"ok": true, ...} or {"ok": false,
  * "error": CODE, "message": TEXT} with one of the stable codes bad_json,
  * bad_request, too_large, unknown_command, bad_aor, foreign_domain,
- * bad_password, exists, not_found, busy, store, internal, forbidden.
+ * bad_password, exists, not_found, store, internal, forbidden.
  * sipcert(1) and sipcertd(8) describe the commands; the helpers below
  * build each request.
  *

@@ -71,6 +71,8 @@ const struct config_key config_keys[CONFIG_N_KEYS] = {
 	 MS_SEC, 30 * MS_DAY},
 	{"registrar", "max_bindings", KT_COUNT, FIELD(registrar.max_bindings),
 	 1, 1000},
+	{"registrar", "authenticate", KT_BOOL, FIELD(registrar.authenticate), 0,
+	 0},
 	{"subscriptions", "min_expires", KT_SECONDS,
 	 FIELD(subscriptions.min_expires_s), MS_SEC, 30 * MS_DAY},
 	{"subscriptions", "default_expires", KT_SECONDS,
@@ -609,8 +611,12 @@ void config_defaults(struct config *c, const char *base_dir)
 	c->sip.t4_ms = 5000;
 
 	c->tls.min_version = CONFIG_TLS_1_2;
-	c->https.listen[0] =
-		(struct config_listen){CONFIG_TLS, false, 8443, "127.0.0.1"};
+	/* member by member: a copied compound literal may bring padding
+	 * bytes, and a configuration compares equal with memcmp() */
+	c->https.listen[0].transport = CONFIG_TLS;
+	c->https.listen[0].port = 8443;
+	(void)config_copy_str(c->https.listen[0].host,
+			      sizeof(c->https.listen[0].host), "127.0.0.1");
 	c->https.n_listen = 1;
 
 	(void)config_copy_str(c->auth.realm, sizeof(c->auth.realm),
@@ -626,6 +632,7 @@ void config_defaults(struct config *c, const char *base_dir)
 	c->registrar.default_expires_s = 3600;
 	c->registrar.max_expires_s = 86400;
 	c->registrar.max_bindings = 10;
+	c->registrar.authenticate = true;
 
 	c->subscriptions.min_expires_s = 60;
 	c->subscriptions.default_expires_s = 86400; /* RFC 6072 §6.3 */
@@ -703,7 +710,7 @@ int config_load(struct config *out, const char *path, struct buf *errors)
 	check_all(p);
 	err = p->n_errors ? -EINVAL : 0;
 	if (!err)
-		*out = p->c;
+		memcpy(out, &p->c, sizeof(*out));
 out:
 	buf_fini(&text);
 	mem_free(p);

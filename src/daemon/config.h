@@ -100,6 +100,9 @@ struct config_registrar {
 	uint32_t default_expires_s; /* §10.2.1.1: no expiry asked for */
 	uint32_t max_expires_s;
 	uint32_t max_bindings; /* contacts per AOR */
+	/* Digest-authenticate REGISTER (RFC 3261 §10.3 step 2); "no" only
+	 * for a registrar behind a proxy that authenticates for it. */
+	bool authenticate;
 };
 
 struct config_subscriptions {
@@ -150,6 +153,9 @@ struct config {
 	struct config_control control;
 	struct config_workers workers;
 };
+
+/* Every function below fills a struct config completely, padding
+ * included, so two equal configurations compare equal with memcmp(). */
 
 /* The embedded defaults, with the state files in base_dir (absolute;
  * a relative one stays relative to the working directory): domain

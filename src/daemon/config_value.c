@@ -256,7 +256,7 @@ static int parse_listen(struct config_parser *p, const struct config_key *k,
 		}
 	}
 	out->port = (uint16_t)port;
-	memcpy(out->host, addr, sizeof(addr));
+	(void)config_copy_str(out->host, sizeof(out->host), addr);
 	return 0;
 }
 

@@ -479,11 +479,8 @@ static void user_write(struct conn *cn, const json_t *req, enum job_op op)
 		j->conn = cn;
 		err = loop_pool_submit(c->pool, job_run, job_done, j);
 		if (err)
-			conn_fail(cn, err == -EMSGSIZE ? "busy" : "internal",
-				  "%s",
-				  err == -EMSGSIZE
-					  ? "too many admin writes waiting"
-					  : "out of memory");
+			conn_fail(cn, "internal", "cannot queue the write: %s",
+				  strerror(-err));
 	}
 	if (err) {
 		job_free(j);
@@ -1138,7 +1135,9 @@ int control_new(struct control **out, const struct control_opts *o)
 	err = loop_pool_new(&c->pool, c->base, 1);
 	if (err)
 		goto out;
-	loop_pool_set_max_queued(c->pool, CONTROL_MAX_WRITES);
+	/* one write per connection at a time (reading pauses meanwhile)
+	 * bounds the queue by the connection cap */
+	loop_pool_set_max_queued(c->pool, CONTROL_MAX_CONNS);
 	err = listen_open(c, &fd);
 	if (err)
 		goto out;

@@ -37,7 +37,6 @@
  *   bad_password     empty, or with a NUL character
  *   exists           user.add of an AOR that is a user already
  *   not_found        user.passwd / user.del / bindings.list of a non-user
- *   busy             too many admin writes waiting
  *   store            the database failed (the message says how)
  *   internal         out of memory or similar
  *   forbidden        the peer is neither the daemon's user nor root
@@ -51,8 +50,7 @@
 enum {
 	CONTROL_MAX_LINE_BYTES = 64 * 1024, /* a request line, LF excluded */
 	CONTROL_MAX_ANSWER_BYTES = 16 * 1024 * 1024, /* what clients accept */
-	CONTROL_MAX_CONNS = 32,	 /* open admin connections */
-	CONTROL_MAX_WRITES = 64, /* admin writes waiting for the store */
+	CONTROL_MAX_CONNS = 32, /* open admin connections */
 };
 
 struct control;

@@ -47,13 +47,12 @@ static int file_read(const char *path, struct buf *out)
  * INI file: leading white space and a UTF-8 byte order mark ignored,
  * ';' and '#' lines are comments, names compared exactly, the value
  * trimmed and cut at a ';' that follows white space (inih's inline
- * comment). -ENOENT when absent. */
+ * comment). -ENOENT when absent or empty. */
 static int ini_find(struct slice text, const char *section, const char *key,
 		    struct slice *value)
 {
 	struct slice sec = SLICE_NULL;
 	const char *p = text.p, *end = text.p + text.len;
-	int err = -ENOENT;
 
 	if (text.len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
 		p += 3;
@@ -85,11 +84,11 @@ static int ini_find(struct slice text, const char *section, const char *key,
 				break;
 			}
 		*value = slice_trim(*value);
-		err = 0;
+		/* sipcertd refuses an empty value and a key given twice */
 		if (value->len)
-			break; /* sipcertd refuses a key given twice anyway */
+			return 0;
 	}
-	return err;
+	return -ENOENT;
 }
 
 /* The absolute directory holding path (sipcertd resolves it the same
@@ -131,7 +130,7 @@ SIPCERT_API int sipcert_control_socket_path(const char *config_path,
 	err = file_read(config_path, &text);
 	if (!err && ini_find(buf_slice(&text), "control", "socket", &v))
 		v = SLICE_LIT("control.sock"); /* the embedded default */
-	if (!err && (!v.len || v.p[0] != '/')) {
+	if (!err && v.p[0] != '/') {
 		err = dir_of(config_path, &out);
 		if (!err)
 			err = buf_append_byte(&out, '/');
@@ -228,8 +227,10 @@ static int send_all(int fd, const char *p, size_t n, int64_t deadline)
 		}
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return -EPROTO; /* the daemon closed: see exchange() */
 		if (k < 0 && errno != EAGAIN)
-			return errno == EPIPE ? -EPROTO : -errno;
+			return -errno;
 		err = fd_wait(fd, POLLOUT, deadline);
 		if (err)
 			return err;
@@ -298,7 +299,9 @@ static int exchange(const char *config_path, struct slice req,
 		err = send_all(fd, req.p, req.len, deadline);
 	if (!err)
 		err = send_all(fd, "\n", 1, deadline);
-	if (!err)
+	/* a daemon that refuses us ("forbidden") answers, then closes
+	 * before reading: its answer is still there to read */
+	if (!err || (err == -EPROTO && fd >= 0))
 		err = recv_line(fd, &resp, deadline);
 	if (!err)
 		err = response_check(buf_slice(&resp));
@@ -339,7 +342,11 @@ static void json_str_append(struct buf *b, const char *s)
 			(void)buf_append_byte(b, '\\');
 			(void)buf_append_byte(b, (char)c);
 		} else if (c < 0x20) {
-			(void)buf_printf(b, "\\u%04x", c);
+			static const char hex[] = "0123456789abcdef";
+
+			(void)buf_append_cstr(b, "\\u00");
+			(void)buf_append_byte(b, hex[c >> 4]);
+			(void)buf_append_byte(b, hex[c & 15]);
 		} else {
 			(void)buf_append_byte(b, (char)c);
 		}

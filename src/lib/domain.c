@@ -399,6 +399,7 @@ static int conf_text(struct job *j, struct buf *b)
 		   "default_expires = 1h\n"
 		   "max_expires = 1d\n"
 		   "max_bindings = 10\n"
+		   "authenticate = yes\n"
 		   "\n"
 		   "[subscriptions]\n"
 		   "min_expires = 60s\n"

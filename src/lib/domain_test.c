@@ -317,7 +317,7 @@ out:
 
 TEST(domain_create_refuses_to_replace)
 {
-	struct sipcert_domain_info info = {0}, again = {0};
+	struct sipcert_domain_info info = {0}, again = {0}, poison;
 	char dir[TPATH], p[TPATH], why[256] = "", fp1[65], fp2[65], fp3[65];
 	struct sipcert_domain_opts o = {
 		.domain = "example.com",
@@ -326,16 +326,17 @@ TEST(domain_create_refuses_to_replace)
 	};
 	int rc = -1;
 
+	memset(&poison, 0x5a, sizeof(poison));
 	CHECK(!scratch(dir));
 	o.dir = dir;
 	CHECK(sipcert_domain_create(&o, &info) == 0);
 	CHECK(!why[0]); /* untouched on success */
 	CHECK(!fingerprint(info.cert, fp1));
-	memset(&again, 0x5a, sizeof(again));
+	again = poison;
 	CHECK(sipcert_domain_create(&o, &again) == -EEXIST);
 	CHECK(strstr(why, "already holds a domain"));
 	CHECK(strstr(why, "/ca.key exists"));
-	CHECK(again.domain == (char *)(uintptr_t)0x5a5a5a5a5a5a5a5aULL);
+	CHECK(!memcmp(&again, &poison, sizeof(again))); /* untouched */
 	CHECK(!fingerprint(info.cert, fp2) && !strcmp(fp1, fp2));
 	/* one file of a domain is enough to refuse */
 	CHECK(!unlink(info.ca_key) && !unlink(info.cert) && !unlink(info.key) &&
@@ -344,11 +345,12 @@ TEST(domain_create_refuses_to_replace)
 	CHECK(sipcert_domain_create(&o, &again) == -EEXIST);
 	CHECK(strstr(why, "/sipcertd.conf exists"));
 	CHECK(count_entries(dir) == 1);
-	/* --force replaces everything, the store and KEK included */
+	/* emptied, the directory takes a new domain */
 	CHECK(!unlink(info.config));
 	CHECK(sipcert_domain_create(&o, &again) == 0);
 	sipcert_domain_info_fini(&again);
 	CHECK(!fingerprint(info.cert, fp2));
+	/* force replaces one, the store, its leftovers and the KEK too */
 	CHECK(!symlink("/nonexistent", in(p, dir, "sipcertd.db-wal")));
 	o.force = 1;
 	CHECK(sipcert_domain_create(&o, &again) == 0);
@@ -357,7 +359,7 @@ TEST(domain_create_refuses_to_replace)
 	rc = 0;
 out:
 	sipcert_domain_info_fini(&info);
-	if (again.domain != (char *)(uintptr_t)0x5a5a5a5a5a5a5a5aULL)
+	if (memcmp(&again, &poison, sizeof(again)))
 		sipcert_domain_info_fini(&again);
 	remove_tree(dir);
 	return rc;
