@@ -138,14 +138,23 @@ static int start_tls(struct sipcertd *d)
 			o.cert_file, o.key_file, strerror(-err));
 		return err;
 	}
+	/* [tls] min_version = 1.3 narrows the context's 1.2-1.3 policy */
+	if (d->cfg.tls.min_version == CONFIG_TLS_1_3 &&
+	    !SSL_CTX_set_min_proto_version(d->tls_server, TLS1_3_VERSION))
+		return -EPROTO;
 	err = net_tls_client_ctx(&d->tls_client,
 				 d->cfg.domain.trust_anchors[0]
 					 ? d->cfg.domain.trust_anchors
 					 : NULL);
-	if (err)
+	if (err) {
 		log_msg(LOG_LEVEL_ERR, "main", "TLS client context: %s",
 			strerror(-err));
-	return err;
+		return err;
+	}
+	if (d->cfg.tls.min_version == CONFIG_TLS_1_3 &&
+	    !SSL_CTX_set_min_proto_version(d->tls_client, TLS1_3_VERSION))
+		return -EPROTO;
+	return 0;
 }
 
 static int start_sip(struct sipcertd *d)
@@ -174,6 +183,17 @@ static int start_sip(struct sipcertd *d)
 
 	if (err)
 		return err;
+	/* [sip] advertised_host: the sent-by of the Via on requests we
+	 * originate, with the port of the first listener of each proto */
+	if (s->advertised_host[0]) {
+		for (size_t i = s->n_listen; i-- > 0;) {
+			enum net_proto p = proto_of(s->listen[i].transport);
+
+			snprintf(d->sent_by[p], sizeof(d->sent_by[p]), "%s:%u",
+				 s->advertised_host, s->listen[i].port);
+			to.via_sent_by[p] = d->sent_by[p];
+		}
+	}
 	to.net = d->net;
 	err = txn_layer_new(&d->txn, &to);
 	if (err)

@@ -32,6 +32,7 @@ struct sipcertd {
 	struct store *control_store; /* the control worker's own handle */
 	struct event *sig_term, *sig_int, *sig_hup, *tick, *drain;
 	struct sipcertd_stats stats;
+	char sent_by[3][CONFIG_NAME_MAX + 8]; /* per net_proto */
 	uint64_t drain_deadline_ms;
 	bool is_draining;
 };

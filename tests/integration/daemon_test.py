@@ -351,6 +351,40 @@ def test_tls_refuses_old_versions_and_null_suites(d):
           "TLS 1.2 with the domain's anchors failed:\n" + p.stdout[-800:])
 
 
+def test_tls_min_version_13_refuses_12(d):
+    d13 = Daemon(d.build, SETTINGS + [("tls", "min_version", "1.3")])
+    try:
+        def handshake(flag):
+            return subprocess.run(
+                ["openssl", "s_client", "-connect",
+                 "127.0.0.1:%d" % d13.tls_port, flag, "-CAfile", d13.trust],
+                input="", capture_output=True, text=True, timeout=20)
+        p12, p13 = handshake("-tls1_2"), handshake("-tls1_3")
+        check(p12.returncode != 0 or "Cipher is (NONE)" in p12.stdout,
+              "TLS 1.2 accepted with min_version = 1.3")
+        check(p13.returncode == 0 and "TLSv1.3" in p13.stdout,
+              "TLS 1.3 refused:\n" + p13.stdout[-500:])
+    finally:
+        rc = d13.stop()
+    check(rc == 0, "exit %r" % rc)
+
+
+def test_register_without_authentication_when_configured(d):
+    open_reg = Daemon(d.build, SETTINGS + [("registrar", "authenticate",
+                                            "no")])
+    try:
+        ua = open_reg.ua("udp", user="nobody-added")
+        r = ua.transact(ua.request())
+        check(r is not None and r.status == 200,
+              "authenticate = no still challenged: %r" % r)
+    finally:
+        rc = open_reg.stop()
+    check(rc == 0, "exit %r" % rc)
+    ua = d.ua("udp", user="nobody-added")
+    r = ua.transact(ua.request())
+    check(r.status == 401, "the default must challenge: %r" % r)
+
+
 def test_sipp_register_with_digest(d):
     # sipp answers only MD5 challenges: a daemon configured to offer MD5
     # alone ([auth] algorithms), which is also what this test checks
