@@ -31,7 +31,7 @@ void arena_fini(struct arena *a)
 	a->head = NULL;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+void *arena_alloc_uninit(struct arena *a, size_t n)
 {
 	struct arena_chunk *c = a->head;
 	size_t need = (n + 15) & ~(size_t)15;
@@ -61,14 +61,25 @@ void *arena_alloc(struct arena *a, size_t n)
 	}
 	p = c->data + c->used;
 	c->used += need;
-	memset(p, 0, n);
+	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	void *p = arena_alloc_uninit(a, n);
+
+	if (p)
+		memset(p, 0, n);
 	return p;
 }
 
 void *arena_memdup(struct arena *a, const void *p, size_t n)
 {
-	void *d = arena_alloc(a, n + 1);
+	void *d;
 
+	if (n == SIZE_MAX)
+		return NULL;
+	d = arena_alloc_uninit(a, n + 1);
 	if (!d)
 		return NULL;
 	if (n)

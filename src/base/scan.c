@@ -2,58 +2,83 @@
 /* Bounded scanning cursor and the RFC 3261 §25.1 character classes. */
 #include "base.h"
 
-#include <string.h>
-
-/* RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*"
- *                          / "_" / "+" / "`" / "'" / "~") */
-static const unsigned char token_map[256] = {
-	['!'] = 1, ['%'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
-	['.'] = 1, ['_'] = 1, ['`'] = 1, ['~'] = 1,
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-	['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-	['y'] = 1, ['z'] = 1,
+/* RFC 3261 §25.1, one bit per class (enum char_class in base.h):
+ * token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`"
+ *            / "'" / "~");
+ * unreserved = alphanum / mark; mark = "-" / "_" / "." / "!" / "~" / "*"
+ *            / "'" / "(" / ")";
+ * 0x01 token, 0x02 DIGIT, 0x04 ALPHA, 0x08 HEXDIG, 0x10 WSP,
+ * 0x20 unreserved, 0x40 SP/HTAB/CR/LF, 0x80 a-z. base_test.c checks
+ * every octet against these definitions. */
+const unsigned char char_class_map[256] = {
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 00-07 */
+	0x00, 0x50, 0x40, 0x00, 0x00, 0x40, 0x00, 0x00, /* 08-0f */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 10-17 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 18-1f */
+	0x50, 0x21, 0x00, 0x00, 0x00, 0x01, 0x00, 0x21, /* 20-' */
+	0x20, 0x20, 0x21, 0x01, 0x00, 0x21, 0x21, 0x00, /* (-/ */
+	0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, 0x2b, /* 0-7 */
+	0x2b, 0x2b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 8-? */
+	0x00, 0x2d, 0x2d, 0x2d, 0x2d, 0x2d, 0x2d, 0x25, /* @-G */
+	0x25, 0x25, 0x25, 0x25, 0x25, 0x25, 0x25, 0x25, /* H-O */
+	0x25, 0x25, 0x25, 0x25, 0x25, 0x25, 0x25, 0x25, /* P-W */
+	0x25, 0x25, 0x25, 0x00, 0x00, 0x00, 0x00, 0x21, /* X-_ */
+	0x01, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xa5, /* `-g */
+	0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, /* h-o */
+	0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, /* p-w */
+	0xa5, 0xa5, 0xa5, 0x00, 0x00, 0x00, 0x21, 0x00, /* x-7f */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 80-87 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 88-8f */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 90-97 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 98-9f */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* a0-a7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* a8-af */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* b0-b7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* b8-bf */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* c0-c7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* c8-cf */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* d0-d7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* d8-df */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* e0-e7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* e8-ef */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* f0-f7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* f8-ff */
 };
 
-bool char_is_token(int c)
-{
-	return c >= 0 && c < 256 && token_map[c];
-}
-
-bool char_is_ws(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-bool char_is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-bool char_is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-bool char_is_hex(int c)
-{
-	return hex_val(c) >= 0;
-}
-
-/* RFC 3261 §25.1: unreserved = alphanum / mark */
-bool char_is_unreserved(int c)
-{
-	return char_is_alpha(c) || char_is_digit(c) ||
-	       (c > 0 && strchr("-_.!~*'()", c) != NULL);
-}
+const unsigned char char_lower_map[256] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, /* 00-07 */
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, /* 08-0f */
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, /* 10-17 */
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, /* 18-1f */
+	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, /* 20-' */
+	0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, /* (-/ */
+	0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, /* 0-7 */
+	0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, /* 8-? */
+	0x40, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, /* @-G */
+	0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, /* H-O */
+	0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, /* P-W */
+	0x78, 0x79, 0x7a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, /* X-_ */
+	0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, /* `-g */
+	0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, /* h-o */
+	0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, /* p-w */
+	0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f, /* x-7f */
+	0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, /* 80-87 */
+	0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f, /* 88-8f */
+	0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, /* 90-97 */
+	0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, /* 98-9f */
+	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, /* a0-a7 */
+	0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, /* a8-af */
+	0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, /* b0-b7 */
+	0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf, /* b8-bf */
+	0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, /* c0-c7 */
+	0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, /* c8-cf */
+	0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, /* d0-d7 */
+	0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, /* d8-df */
+	0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, /* e0-e7 */
+	0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef, /* e8-ef */
+	0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, /* f0-f7 */
+	0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff, /* f8-ff */
+};
 
 int hex_val(int c)
 {
@@ -81,104 +106,103 @@ static size_t fold_len(const char *p, const char *end)
 	return (size_t)(q - p);
 }
 
-int scan_lws(struct scan *s)
+const char *scan_lws_end(const char *p, const char *end)
 {
-	const char *p = s->p;
-	bool any = false;
-
 	for (;;) {
 		size_t f;
 
-		while (p < s->end && char_is_ws((unsigned char)*p)) {
+		while (p < end && char_is_ws((unsigned char)*p))
 			p++;
-			any = true;
-		}
-		f = fold_len(p, s->end);
+		/* a fold is followed by white space, which the loop takes:
+		 * whatever is consumed includes some */
+		f = fold_len(p, end);
 		if (!f)
-			break;
+			return p;
 		p += f;
 	}
-	if (!any)
+}
+
+int scan_lws(struct scan *s)
+{
+	const char *p = scan_lws_end(s->p, s->end);
+
+	if (p == s->p)
 		return -EBADMSG;
 	s->p = p;
 	return 0;
 }
 
-void scan_sws(struct scan *s)
+/* qdtext that needs no second look: HTAB, SP and the visible octets but
+ * DQUOTE and backslash, and every octet from 0x80 (UTF-8) */
+static bool is_plain_qdtext(unsigned char c)
 {
-	(void)scan_lws(s);
+	return c == '\t' || (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f);
 }
 
-int scan_char(struct scan *s, char c)
+const char *scan_quoted_end(const char *p, const char *end)
 {
-	if (s->p >= s->end || *s->p != c)
-		return -EBADMSG;
-	s->p++;
-	return 0;
-}
+	if (p >= end || *p != '"')
+		return NULL;
+	p++;
+	for (;;) {
+		unsigned char c;
+		size_t f;
 
-int scan_sep(struct scan *s, char c)
-{
-	struct scan t = *s;
+		/* skip eight octets at a time while none is DQUOTE,
+		 * backslash, a control or DEL, then one at a time up to the
+		 * octet that needs a second look */
+		while (end - p >= 8) {
+			uint64_t x = load8(p);
+			uint64_t m = swar_has(x, '"') | swar_has(x, '\\') |
+				     swar_below(x, 0x20) | swar_has(x, 0x7f);
 
-	scan_sws(&t);
-	if (scan_char(&t, c))
-		return -EBADMSG;
-	scan_sws(&t);
-	*s = t;
-	return 0;
-}
-
-int scan_token(struct scan *s, struct slice *out)
-{
-	return scan_span(s, char_is_token, out);
+			if (m) {
+				p += swar_first(m);
+				break;
+			}
+			p += 8;
+		}
+		while (p < end && is_plain_qdtext((unsigned char)*p))
+			p++;
+		if (p >= end)
+			return NULL;
+		c = (unsigned char)*p;
+		if (c == '"')
+			return p + 1;
+		if (c == '\\') {
+			/* RFC 3261 §25.1: quoted-pair = "\" (%x00-09 / %x0B-0C
+			 * / %x0E-7F) */
+			if (p + 1 >= end || (unsigned char)p[1] > 0x7f ||
+			    p[1] == '\r' || p[1] == '\n')
+				return NULL;
+			p += 2;
+			continue;
+		}
+		/* qdtext excludes CR, LF and other controls but WSP; UTF-8
+		 * octets are allowed. A fold is white space. */
+		f = fold_len(p, end);
+		if (!f)
+			return NULL;
+		p += f;
+	}
 }
 
 int scan_quoted(struct scan *s, struct slice *out)
 {
-	const char *p = s->p;
-	const char *start;
+	const char *q = scan_quoted_end(s->p, s->end);
 
-	if (p >= s->end || *p != '"')
+	if (!q)
 		return -EBADMSG;
-	start = ++p;
-	while (p < s->end) {
-		unsigned char c = (unsigned char)*p;
-		size_t f;
-
-		if (c == '"') {
-			*out = slice_of(start, (size_t)(p - start));
-			s->p = p + 1;
-			return 0;
-		}
-		if (c == '\\') {
-			/* RFC 3261 §25.1: quoted-pair = "\" (%x00-09 / %x0B-0C
-			 * / %x0E-7F) */
-			if (p + 1 >= s->end || (unsigned char)p[1] > 0x7f ||
-			    p[1] == '\r' || p[1] == '\n')
-				return -EBADMSG;
-			p += 2;
-			continue;
-		}
-		f = fold_len(p, s->end);
-		if (f) {
-			p += f;
-			continue;
-		}
-		/* qdtext excludes CR, LF and other controls but WSP; UTF-8
-		 * octets are allowed. */
-		if (c < 0x20 && c != '\t')
-			return -EBADMSG;
-		if (c == 0x7f)
-			return -EBADMSG;
-		p++;
-	}
-	return -EBADMSG;
+	*out = slice_of(s->p + 1, (size_t)(q - s->p - 2));
+	s->p = q;
+	return 0;
 }
 
 int scan_u64(struct scan *s, uint64_t max, uint64_t *out)
 {
 	const char *p = s->p;
+	const uint64_t lim = max / 10;
+	const unsigned last = (unsigned)(max % 10);
 	uint64_t v = 0;
 
 	if (p >= s->end || !char_is_digit((unsigned char)*p))
@@ -186,61 +210,13 @@ int scan_u64(struct scan *s, uint64_t max, uint64_t *out)
 	while (p < s->end && char_is_digit((unsigned char)*p)) {
 		unsigned d = (unsigned)(*p - '0');
 
-		if (v > (max - d) / 10)
+		/* v * 10 + d > max, without overflowing */
+		if (v > lim || (v == lim && d > last))
 			return -EBADMSG;
 		v = v * 10 + d;
 		p++;
 	}
 	*out = v;
 	s->p = p;
-	return 0;
-}
-
-int scan_u32(struct scan *s, uint32_t max, uint32_t *out)
-{
-	uint64_t v;
-
-	if (scan_u64(s, max, &v))
-		return -EBADMSG;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-int scan_span(struct scan *s, bool (*pred)(int c), struct slice *out)
-{
-	const char *p = s->p;
-
-	while (p < s->end && pred((unsigned char)*p))
-		p++;
-	if (p == s->p)
-		return -EBADMSG;
-	if (out)
-		*out = slice_of(s->p, (size_t)(p - s->p));
-	s->p = p;
-	return 0;
-}
-
-int scan_end(struct scan *s)
-{
-	struct scan t = *s;
-
-	scan_sws(&t);
-	if (t.p != t.end)
-		return -EBADMSG;
-	*s = t;
-	return 0;
-}
-
-int scan_lit(struct scan *s, const char *lit)
-{
-	size_t n = strlen(lit);
-	struct slice here;
-
-	if ((size_t)(s->end - s->p) < n)
-		return -EBADMSG;
-	here = slice_of(s->p, n);
-	if (!slice_caseeq(here, slice_of(lit, n)))
-		return -EBADMSG;
-	s->p += n;
 	return 0;
 }

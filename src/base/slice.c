@@ -14,43 +14,18 @@ bool slice_eq(struct slice a, struct slice b)
 	return a.len == b.len && (a.len == 0 || !memcmp(a.p, b.p, a.len));
 }
 
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 bool slice_caseeq(struct slice a, struct slice b)
 {
-	if (a.len != b.len)
-		return false;
-	for (size_t i = 0; i < a.len; i++)
-		if (lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
-			return false;
-	return true;
-}
-
-bool slice_caseeq_cstr(struct slice a, const char *s)
-{
-	return slice_caseeq(a, slice_cstr(s));
-}
-
-bool slice_eq_cstr(struct slice a, const char *s)
-{
-	return slice_eq(a, slice_cstr(s));
-}
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	return a.len == b.len && mem_caseeq(a.p, b.p, a.len);
 }
 
 struct slice slice_trim(struct slice s)
 {
-	while (s.len && is_space(s.p[0])) {
+	while (s.len && char_in((unsigned char)s.p[0], CHAR_SPACE)) {
 		s.p++;
 		s.len--;
 	}
-	while (s.len && is_space(s.p[s.len - 1]))
+	while (s.len && char_in((unsigned char)s.p[s.len - 1], CHAR_SPACE))
 		s.len--;
 	return s;
 }

@@ -3,6 +3,8 @@
  * (RFC 3261 §20.20, §20.39), Contact (§20.10) and Route/Record-Route. */
 #include "sip.h"
 
+#include <string.h>
+
 /* display-name = *(token LWS) / quoted-string. Leaves s after the display
  * name and before "<", or fails without consuming when there is none. */
 static int scan_display(struct scan *s, struct slice *display, bool *quoted)
@@ -43,8 +45,9 @@ static int parse_uri_in_angles(struct scan *s, struct sip_addr *a)
 	if (scan_char(s, '<'))
 		return -EBADMSG;
 	start = s->p;
-	while (!scan_done(s) && scan_peek(s) != '>')
-		s->p++;
+	s->p = memchr(start, '>', (size_t)(s->end - start));
+	if (!s->p)
+		s->p = s->end;
 	a->uri_s = slice_of(start, (size_t)(s->p - start));
 	if (scan_char(s, '>'))
 		return -EBADMSG;

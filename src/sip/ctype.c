@@ -3,8 +3,6 @@
  * Accept element (§20.1) and Content-Disposition (§20.11), grammar §25.1. */
 #include "sip.h"
 
-#include <string.h>
-
 static bool is_token(struct slice v)
 {
 	if (!v.len)
@@ -21,13 +19,18 @@ static bool is_token(struct slice v)
  * set could never be matched safely by the multipart splitter. */
 static bool boundary_ok(struct slice b)
 {
+	static const unsigned char bchars_extra[256] = {
+		['\''] = 1, ['('] = 1, [')'] = 1, ['+'] = 1, ['_'] = 1,
+		[','] = 1,  ['-'] = 1, ['.'] = 1, ['/'] = 1, [':'] = 1,
+		['='] = 1,  ['?'] = 1, [' '] = 1,
+	};
+
 	if (b.len < 1 || b.len > 70 || b.p[b.len - 1] == ' ')
 		return false;
 	for (size_t i = 0; i < b.len; i++) {
 		int c = (unsigned char)b.p[i];
 
-		if (!char_is_alpha(c) && !char_is_digit(c) &&
-		    (!c || !strchr("'()+_,-./:=? ", c)))
+		if (!char_in(c, CHAR_ALPHA | CHAR_DIGIT) && !bchars_extra[c])
 			return false;
 	}
 	return true;

@@ -53,40 +53,93 @@ const char *sip_digest_alg_name(enum sip_digest_alg alg)
 /* ---- parsing (RFC 3261 §25.1 challenge / credentials, RFC 7235 §2.1) ----- */
 
 /* The parameters sipcert reads; any other auth-param is skipped. */
+enum {
+	AP_REALM,
+	AP_NONCE,
+	AP_OPAQUE,
+	AP_ALGORITHM,
+	AP_QOP,
+	AP_DOMAIN,
+	AP_STALE,
+	AP_USERNAME,
+	AP_URI,
+	AP_RESPONSE,
+	AP_CNONCE,
+	AP_NC,
+	AP_USERHASH,
+};
+
 static const struct {
 	const char *name;
 	size_t off;
 } auth_params[] = {
-	{"realm", offsetof(struct sip_auth, realm)},
-	{"nonce", offsetof(struct sip_auth, nonce)},
-	{"opaque", offsetof(struct sip_auth, opaque)},
-	{"algorithm", offsetof(struct sip_auth, algorithm)},
-	{"qop", offsetof(struct sip_auth, qop)},
-	{"domain", offsetof(struct sip_auth, domain)},
-	{"stale", offsetof(struct sip_auth, stale)},
-	{"username", offsetof(struct sip_auth, username)},
-	{"uri", offsetof(struct sip_auth, uri)},
-	{"response", offsetof(struct sip_auth, response)},
-	{"cnonce", offsetof(struct sip_auth, cnonce)},
-	{"nc", offsetof(struct sip_auth, nc)},
-	{"userhash", offsetof(struct sip_auth, userhash)},
+	[AP_REALM] = {"realm", offsetof(struct sip_auth, realm)},
+	[AP_NONCE] = {"nonce", offsetof(struct sip_auth, nonce)},
+	[AP_OPAQUE] = {"opaque", offsetof(struct sip_auth, opaque)},
+	[AP_ALGORITHM] = {"algorithm", offsetof(struct sip_auth, algorithm)},
+	[AP_QOP] = {"qop", offsetof(struct sip_auth, qop)},
+	[AP_DOMAIN] = {"domain", offsetof(struct sip_auth, domain)},
+	[AP_STALE] = {"stale", offsetof(struct sip_auth, stale)},
+	[AP_USERNAME] = {"username", offsetof(struct sip_auth, username)},
+	[AP_URI] = {"uri", offsetof(struct sip_auth, uri)},
+	[AP_RESPONSE] = {"response", offsetof(struct sip_auth, response)},
+	[AP_CNONCE] = {"cnonce", offsetof(struct sip_auth, cnonce)},
+	[AP_NC] = {"nc", offsetof(struct sip_auth, nc)},
+	[AP_USERHASH] = {"userhash", offsetof(struct sip_auth, userhash)},
 };
+
+/* The row of auth_params named name (case-insensitive), or -1: the
+ * length and one letter leave a single candidate to compare. */
+static int auth_param_find(struct slice name)
+{
+	int i, c;
+
+	if (name.len < 2)
+		return -1;
+	c = char_lower((unsigned char)name.p[0]);
+	switch (name.len) {
+	case 2:
+		i = AP_NC;
+		break;
+	case 3:
+		i = c == 'q' ? AP_QOP : AP_URI;
+		break;
+	case 5:
+		i = c == 'r' ? AP_REALM : c == 'n' ? AP_NONCE : AP_STALE;
+		break;
+	case 6:
+		i = c == 'o' ? AP_OPAQUE : c == 'd' ? AP_DOMAIN : AP_CNONCE;
+		break;
+	case 8:
+		if (c == 'r')
+			i = AP_RESPONSE;
+		else if (char_lower((unsigned char)name.p[4]) == 'n')
+			i = AP_USERNAME;
+		else
+			i = AP_USERHASH;
+		break;
+	case 9:
+		i = AP_ALGORITHM;
+		break;
+	default:
+		return -1;
+	}
+	return mem_caseeq(name.p, auth_params[i].name, name.len) ? i : -1;
+}
 
 static int auth_param_set(struct sip_auth *a, struct slice name,
 			  struct slice value)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(auth_params); i++) {
-		struct slice *dst;
+	int i = auth_param_find(name);
+	struct slice *dst;
 
-		if (!slice_caseeq_cstr(name, auth_params[i].name))
-			continue;
-		dst = (struct slice *)(void *)((char *)a + auth_params[i].off);
-		/* RFC 7235 §2.1: each parameter name MUST only occur once */
-		if (dst->p)
-			return -EBADMSG;
-		*dst = value;
+	if (i < 0)
 		return 0;
-	}
+	dst = (struct slice *)(void *)((char *)a + auth_params[i].off);
+	/* RFC 7235 §2.1: each parameter name MUST only occur once */
+	if (dst->p)
+		return -EBADMSG;
+	*dst = value;
 	return 0;
 }
 
@@ -113,52 +166,76 @@ static int nc_parse(struct slice v, uint32_t *out)
  * the text between the quotes with any quoted-pair left as written: the
  * slice cannot drop the backslashes without a copy, and the digest values
  * of RFC 7616 (hex, base64, URIs, host names) never carry one. */
-static int auth_param_next(struct scan *s, struct slice *name,
-			   struct slice *value)
+static const char *token_end(const char *p, const char *end)
 {
-	struct scan t = *s;
+	while (p < end && char_is_token((unsigned char)*p))
+		p++;
+	return p;
+}
 
-	if (scan_token(&t, name) || scan_sep(&t, '='))
-		return -EBADMSG;
-	if (scan_peek(&t) == '"') {
-		if (scan_quoted(&t, value))
-			return -EBADMSG;
-	} else if (scan_token(&t, value)) {
-		return -EBADMSG;
+/* One auth-param at p; returns the octet after it, or NULL. */
+static const char *auth_param_next(const char *p, const char *end,
+				   struct slice *name, struct slice *value)
+{
+	const char *q = token_end(p, end), *v;
+
+	if (q == p)
+		return NULL;
+	*name = slice_of(p, (size_t)(q - p));
+	/* EQUAL = SWS "=" SWS */
+	q = scan_skip_sws(q, end);
+	if (q >= end || *q != '=')
+		return NULL;
+	v = scan_skip_sws(q + 1, end);
+	if (v < end && *v == '"') {
+		q = scan_quoted_end(v, end);
+		if (!q)
+			return NULL;
+		*value = slice_of(v + 1, (size_t)(q - v - 2));
+	} else {
+		q = token_end(v, end);
+		if (q == v)
+			return NULL;
+		*value = slice_of(v, (size_t)(q - v));
 	}
-	*s = t;
-	return 0;
+	return q;
 }
 
 int sip_auth_parse(struct slice v, struct sip_auth *out)
 {
 	struct sip_auth a = {0};
-	struct scan s;
+	const char *p, *q, *end;
 
 	if (!out || (!v.p && v.len))
 		return -EINVAL;
 	if (!v.p)
 		return -EBADMSG;
-	s = scan_of(v);
+	end = v.p + v.len;
 	/* challenge = ("Digest" LWS digest-cln *(COMMA digest-cln))
 	 *             / other-challenge; credentials alike */
-	scan_sws(&s);
-	if (scan_token(&s, &a.scheme))
+	p = scan_skip_sws(v.p, end);
+	q = token_end(p, end);
+	if (q == p)
 		return -EBADMSG;
+	a.scheme = slice_of(p, (size_t)(q - p));
 	a.is_digest = slice_caseeq_cstr(a.scheme, "Digest");
-	if (scan_end(&s)) {
-		if (scan_lws(&s))
+	p = scan_skip_sws(q, end);
+	if (p < end) {
+		if (p == q) /* LWS after the scheme */
 			return -EBADMSG;
 		for (;;) {
 			struct slice name, value;
 
-			if (auth_param_next(&s, &name, &value) ||
-			    auth_param_set(&a, name, value))
+			p = auth_param_next(p, end, &name, &value);
+			if (!p || auth_param_set(&a, name, value))
 				return -EBADMSG;
-			if (!scan_end(&s))
+			/* COMMA = SWS "," SWS, or the end after SWS */
+			p = scan_skip_sws(p, end);
+			if (p == end)
 				break;
-			if (scan_sep(&s, ','))
+			if (*p != ',')
 				return -EBADMSG;
+			p = scan_skip_sws(p + 1, end);
 		}
 	}
 

@@ -976,3 +976,83 @@ TEST(sip_auth_print_respects_the_buffer_cap)
 	buf_fini(&b);
 	return rc;
 }
+
+static const struct slice *auth_field(const struct sip_auth *a, size_t off)
+{
+	return (const struct slice *)(const void *)((const char *)a + off);
+}
+
+/* Every auth-param sipcert reads, in any case, lands in its own field;
+ * each may appear once; names that only look alike are skipped. */
+TEST(sip_auth_parse_every_param_name)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} v[] = {
+		{"realm", offsetof(struct sip_auth, realm)},
+		{"nonce", offsetof(struct sip_auth, nonce)},
+		{"opaque", offsetof(struct sip_auth, opaque)},
+		{"algorithm", offsetof(struct sip_auth, algorithm)},
+		{"qop", offsetof(struct sip_auth, qop)},
+		{"domain", offsetof(struct sip_auth, domain)},
+		{"stale", offsetof(struct sip_auth, stale)},
+		{"username", offsetof(struct sip_auth, username)},
+		{"uri", offsetof(struct sip_auth, uri)},
+		{"response", offsetof(struct sip_auth, response)},
+		{"cnonce", offsetof(struct sip_auth, cnonce)},
+		{"nc", offsetof(struct sip_auth, nc)},
+		{"userhash", offsetof(struct sip_auth, userhash)},
+	};
+	char hdr[128], name[16];
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		size_t len = strlen(v[i].name);
+
+		for (int form = 0; form < 3; form++) {
+			struct sip_auth a;
+			const struct slice *got;
+
+			for (size_t k = 0; k <= len; k++) {
+				int c = (unsigned char)v[i].name[k];
+
+				if (form == 1 || (form == 2 && k % 2))
+					c = c >= 'a' && c <= 'z' ? c - 32 : c;
+				name[k] = (char)c;
+			}
+			/* nc is read as a number: give it one */
+			snprintf(hdr, sizeof(hdr), "Digest x=1, %s=\"%s\"",
+				 name, form ? "00000001" : "0000000a");
+			TEST_EQ_INT(sip_auth_parse(slice_cstr(hdr), &a), 0);
+			got = auth_field(&a, v[i].off);
+			TEST_EQ_SLICE(*got, form ? "00000001" : "0000000a");
+			/* twice, in two cases: refused (RFC 7235 §2.1) */
+			snprintf(hdr, sizeof(hdr), "Digest %s=1,%s=2",
+				 v[i].name, name);
+			TEST_EQ_INT(sip_auth_parse(slice_cstr(hdr), &a),
+				    -EBADMSG);
+		}
+		/* the same length and first letter, or one letter more or
+		 * less: another parameter, skipped */
+		for (int miss = 0; miss < 3; miss++) {
+			struct sip_auth a;
+
+			memcpy(name, v[i].name, len + 1);
+			if (miss == 0)
+				name[len - 1] = 'x';
+			else if (miss == 1)
+				name[len - 1] = '\0';
+			else
+				memcpy(name + len, "s", 2);
+			if (!name[0] || !strcmp(name, "n"))
+				continue;
+			snprintf(hdr, sizeof(hdr), "Digest %s=v, %s=w", name,
+				 name);
+			TEST_EQ_INT(sip_auth_parse(slice_cstr(hdr), &a), 0);
+			for (size_t k = 0; k < ARRAY_SIZE(v); k++) {
+				TEST_ASSERT(!auth_field(&a, v[k].off)->p);
+			}
+		}
+	}
+	return 0;
+}

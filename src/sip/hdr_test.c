@@ -548,3 +548,27 @@ TEST(sip_date_round_trip)
 	}
 	return 0;
 }
+
+TEST(sip_date_refuses_every_wrong_weekday)
+{
+	static const char *const days[7] = {"Sun", "Mon", "Tue", "Wed",
+					    "Thu", "Fri", "Sat"};
+
+	/* each of 400 days with each weekday: only its own one parses */
+	for (long long d = 0; d < 400; d++) {
+		time_t t = (time_t)(d * 86400 * 37), back;
+		char out[30];
+		int ok = 0;
+
+		sip_date_format(t, out);
+		for (int w = 0; w < 7; w++) {
+			memcpy(out, days[w], 3);
+			if (!sip_date_parse(slice_of(out, 29), &back)) {
+				ok++;
+				TEST_EQ_INT(back, t);
+			}
+		}
+		TEST_EQ_INT(ok, 1);
+	}
+	return 0;
+}

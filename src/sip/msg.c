@@ -20,10 +20,42 @@ static const char *const method_names[] = {
 
 enum sip_method sip_method_lookup(struct slice name)
 {
-	for (size_t i = 1; i < ARRAY_SIZE(method_names); i++)
-		if (slice_eq_cstr(name, method_names[i]))
-			return (enum sip_method)i;
-	return SIP_METHOD_OTHER;
+	enum sip_method m;
+
+	/* the length and the first letter leave at most one candidate */
+	switch (name.len) {
+	case 3:
+		m = name.p[0] == 'A' ? SIP_METHOD_ACK : SIP_METHOD_BYE;
+		break;
+	case 4:
+		m = SIP_METHOD_INFO;
+		break;
+	case 5:
+		m = name.p[0] == 'P' ? SIP_METHOD_PRACK : SIP_METHOD_REFER;
+		break;
+	case 6:
+		m = name.p[0] == 'I'   ? SIP_METHOD_INVITE
+		    : name.p[0] == 'C' ? SIP_METHOD_CANCEL
+		    : name.p[0] == 'N' ? SIP_METHOD_NOTIFY
+				       : SIP_METHOD_UPDATE;
+		break;
+	case 7:
+		m = name.p[0] == 'O'   ? SIP_METHOD_OPTIONS
+		    : name.p[0] == 'P' ? SIP_METHOD_PUBLISH
+		    : name.p[0] == 'M' ? SIP_METHOD_MESSAGE
+				       : SIP_METHOD_CONNECT;
+		break;
+	case 8:
+		m = SIP_METHOD_REGISTER;
+		break;
+	case 9:
+		m = SIP_METHOD_SUBSCRIBE;
+		break;
+	default:
+		return SIP_METHOD_OTHER;
+	}
+	return !memcmp(name.p, method_names[m], name.len) ? m
+							  : SIP_METHOD_OTHER;
 }
 
 const char *sip_method_name(enum sip_method m)
@@ -65,6 +97,8 @@ static int version_check(struct slice v, struct sip_error *err, bool is_req)
 	struct scan s = scan_of(v);
 	uint32_t major, minor;
 
+	if (v.len == 7 && !memcmp(v.p, "SIP/2.0", 7))
+		return 0;
 	if (scan_lit(&s, "SIP/") || scan_u32(&s, 999, &major) ||
 	    scan_char(&s, '.') || scan_u32(&s, 999, &minor) || !scan_done(&s))
 		return fail(err, is_req ? 400 : 0, "Malformed SIP-Version");
@@ -139,12 +173,15 @@ static int parse_request_line(struct sip_msg *m, struct slice line,
 	if (version_check(slice_of(last_sp + 1, (size_t)(s.end - last_sp - 1)),
 			  err, true))
 		return -EBADMSG;
-	for (size_t i = 0; i < m->ruri_s.len; i++)
-		if (char_is_ws((unsigned char)m->ruri_s.p[i]))
-			return fail(err, 400,
-				    "White space in Request-URI");
-	if (!m->ruri_s.len || sip_uri_parse(m->ruri_s, &m->ruri))
+	/* sip_uri_parse() refuses white space too; this only picks the
+	 * reason */
+	if (!m->ruri_s.len || sip_uri_parse(m->ruri_s, &m->ruri)) {
+		for (size_t i = 0; i < m->ruri_s.len; i++)
+			if (char_is_ws((unsigned char)m->ruri_s.p[i]))
+				return fail(err, 400,
+					    "White space in Request-URI");
 		return fail(err, 400, "Malformed Request-URI");
+	}
 	/* RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI
 	 * (RFC 4475 §3.1.2.11: we refuse rather than ignore them). */
 	if (m->ruri.headers.p && m->ruri.scheme != SIP_URI_OTHER)
@@ -158,7 +195,9 @@ static const char *index_headers(struct sip_msg *m, const char *p,
 				 const char *end, struct sip_error *err)
 {
 	size_t cap = 32;
-	struct sip_hdr *hdrs = arena_alloc(&m->arena, cap * sizeof(*hdrs));
+	struct sip_hdr *hdrs =
+		arena_alloc_uninit(&m->arena, cap * sizeof(*hdrs));
+	unsigned status = m->is_request ? 400 : 0;
 
 	if (!hdrs) {
 		fail(err, 500, "Out of memory");
@@ -167,10 +206,8 @@ static const char *index_headers(struct sip_msg *m, const char *p,
 	m->hdrs = hdrs;
 	m->n_hdrs = 0;
 	while (p < end) {
-		const char *next, *eol;
+		const char *next, *eol, *q, *v;
 		struct sip_hdr *h;
-		struct slice name;
-		struct scan s;
 
 		eol = line_end(p, end, &next);
 		if (eol == p) /* the empty line */
@@ -197,8 +234,7 @@ static const char *index_headers(struct sip_msg *m, const char *p,
 		for (const char *cr = memchr(p, '\r', (size_t)(eol - p)); cr;
 		     cr = memchr(cr + 1, '\r', (size_t)(eol - cr - 1)))
 			if (cr + 1 >= eol || cr[1] != '\n') {
-				fail(err, m->is_request ? 400 : 0,
-				     "Bare CR in a header field");
+				fail(err, status, "Bare CR in a header field");
 				return NULL;
 			}
 		if (m->n_hdrs == SIP_MAX_HEADERS) {
@@ -207,8 +243,8 @@ static const char *index_headers(struct sip_msg *m, const char *p,
 			return NULL;
 		}
 		if (m->n_hdrs == cap) {
-			struct sip_hdr *bigger =
-				arena_alloc(&m->arena, 2 * cap * sizeof(*hdrs));
+			struct sip_hdr *bigger = arena_alloc_uninit(
+				&m->arena, 2 * cap * sizeof(*hdrs));
 
 			if (!bigger) {
 				fail(err, 500, "Out of memory");
@@ -221,23 +257,31 @@ static const char *index_headers(struct sip_msg *m, const char *p,
 		}
 		/* message-header = field-name HCOLON field-value, where
 		 * HCOLON = *( SP / HTAB ) ":" SWS */
-		s = scan_of(slice_of(p, (size_t)(eol - p)));
-		if (scan_token(&s, &name)) {
-			fail(err, m->is_request ? 400 : 0,
-			     "Malformed header field name");
+		q = p;
+		while (q < eol && char_is_token((unsigned char)*q))
+			q++;
+		if (q == p) {
+			fail(err, status, "Malformed header field name");
 			return NULL;
 		}
-		while (!scan_done(&s) && char_is_ws(scan_peek(&s)))
-			s.p++;
-		if (scan_char(&s, ':')) {
-			fail(err, m->is_request ? 400 : 0,
-			     "Header field %.*s without ':'", SLICE_FMT(name));
+		h = &hdrs[m->n_hdrs];
+		h->name = slice_of(p, (size_t)(q - p));
+		while (q < eol && char_is_ws((unsigned char)*q))
+			q++;
+		if (q >= eol || *q != ':') {
+			fail(err, status, "Header field %.*s without ':'",
+			     SLICE_FMT(h->name));
 			return NULL;
 		}
-		h = &hdrs[m->n_hdrs++];
-		h->name = name;
-		h->id = sip_hdr_lookup(name);
-		h->value = slice_trim(slice_of(s.p, (size_t)(s.end - s.p)));
+		m->n_hdrs++;
+		h->id = sip_hdr_lookup(h->name);
+		/* the value, trimmed of SP, HTAB, CR and LF at both ends */
+		for (v = q + 1;
+		     v < eol && char_in((unsigned char)*v, CHAR_SPACE); v++)
+			;
+		while (eol > v && char_in((unsigned char)eol[-1], CHAR_SPACE))
+			eol--;
+		h->value = slice_of(v, (size_t)(eol - v));
 		p = next;
 	}
 	/* RFC 3261 §7 asks for the empty line; a datagram that simply ends

@@ -282,3 +282,252 @@ TEST(sip_list_next_respects_quotes_and_angles)
 	TEST_EQ_INT(sip_list_next(&s, &e), -EBADMSG);
 	return 0;
 }
+
+/* ---- the header-name hash: every name, every case, the near misses ------ */
+
+/* Look the name up from a heap block of exactly its length, so that a
+ * sanitizer sees any read past either end of it. */
+static enum sip_hdr_id lookup_exact(const char *name, size_t len)
+{
+	char *copy = mem_alloc(len ? len : 1);
+	enum sip_hdr_id id;
+
+	if (!copy)
+		return SIP_HDR__COUNT; /* no header's id */
+	memcpy(copy, name, len);
+	id = sip_hdr_lookup(slice_of(copy, len));
+	mem_free(copy);
+	return id;
+}
+
+TEST(sip_hdr_lookup_every_name_and_case)
+{
+	for (int id = SIP_HDR_OTHER + 1; id < SIP_HDR__COUNT; id++) {
+		const char *name = sip_hdr_name((enum sip_hdr_id)id);
+		size_t len = strlen(name);
+		char v[32];
+
+		TEST_ASSERT(len < sizeof(v));
+		TEST_EQ_INT(lookup_exact(name, len), id);
+		for (int form = 0; form < 4; form++) {
+			for (size_t i = 0; i < len; i++) {
+				int c = (unsigned char)name[i];
+
+				if (form == 0)
+					c = char_lower(c);
+				else if (form == 1 && c >= 'a' && c <= 'z')
+					c -= 32;
+				else if (form >= 2 && char_is_alpha(c) &&
+					 (i + (size_t)form) % 2)
+					c ^= 0x20;
+				v[i] = (char)c;
+			}
+			TEST_EQ_INT(lookup_exact(v, len), id);
+		}
+	}
+	return 0;
+}
+
+TEST(sip_hdr_lookup_near_misses)
+{
+	for (int id = SIP_HDR_OTHER + 1; id < SIP_HDR__COUNT; id++) {
+		const char *name = sip_hdr_name((enum sip_hdr_id)id);
+		size_t len = strlen(name);
+		char v[40];
+
+		/* one octet shorter, longer, or changed anywhere: never this
+		 * header, and another one only if it has that very name ("T"
+		 * is the compact form of To itself) */
+		if (len > 2)
+			TEST_EQ_INT(lookup_exact(name, len - 1), SIP_HDR_OTHER);
+		memcpy(v, name, len);
+		v[len] = 's';
+		TEST_EQ_INT(lookup_exact(v, len + 1), SIP_HDR_OTHER);
+		for (size_t i = 0; i < len; i++) {
+			static const unsigned char flips[] = {0x01, 0x40, 0x80,
+							      0x60, 0x08};
+
+			for (size_t f = 0; f < ARRAY_SIZE(flips); f++) {
+				enum sip_hdr_id got;
+
+				memcpy(v, name, len);
+				v[i] = (char)(v[i] ^ flips[f]);
+				got = lookup_exact(v, len);
+				if (got == SIP_HDR_OTHER)
+					continue;
+				if ((int)got == id ||
+				    !slice_caseeq_cstr(slice_of(v, len),
+						       sip_hdr_name(got))) {
+					TEST_FAIL_AT("%.*s gave %d", (int)len,
+						     v, got);
+					return -1;
+				}
+			}
+			/* '-' and CR differ only in the case bit */
+			if (name[i] == '-') {
+				memcpy(v, name, len);
+				v[i] = '\r';
+				TEST_EQ_INT(lookup_exact(v, len),
+					    SIP_HDR_OTHER);
+				v[i] = '_';
+				TEST_EQ_INT(lookup_exact(v, len),
+					    SIP_HDR_OTHER);
+			}
+		}
+	}
+	TEST_EQ_INT(sip_hdr_lookup(SLICE_NULL), SIP_HDR_OTHER);
+	TEST_EQ_INT(sip_hdr_lookup(SLICE_LIT("Session-Expires")),
+		    SIP_HDR_OTHER);
+	TEST_EQ_INT(
+		sip_hdr_lookup(SLICE_LIT("Subscription-Statex-long-one-here")),
+		SIP_HDR_OTHER);
+	return 0;
+}
+
+TEST(sip_hdr_lookup_compact_forms)
+{
+	static const struct {
+		char c;
+		enum sip_hdr_id id;
+	} v[] = {
+		{'c', SIP_HDR_CONTENT_TYPE}, {'e', SIP_HDR_CONTENT_ENCODING},
+		{'f', SIP_HDR_FROM},	     {'i', SIP_HDR_CALL_ID},
+		{'k', SIP_HDR_SUPPORTED},    {'l', SIP_HDR_CONTENT_LENGTH},
+		{'m', SIP_HDR_CONTACT},	     {'n', SIP_HDR_IDENTITY_INFO},
+		{'o', SIP_HDR_EVENT},	     {'s', SIP_HDR_SUBJECT},
+		{'t', SIP_HDR_TO},	     {'u', SIP_HDR_ALLOW_EVENTS},
+		{'v', SIP_HDR_VIA},	     {'y', SIP_HDR_IDENTITY},
+	};
+
+	/* every one-octet name: the fourteen letters in either case, and
+	 * nothing else */
+	for (int c = 0; c < 256; c++) {
+		enum sip_hdr_id want = SIP_HDR_OTHER;
+
+		for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+			if (char_lower(c) == v[i].c)
+				want = v[i].id;
+		{
+			char one = (char)c;
+
+			TEST_EQ_INT(lookup_exact(&one, 1), want);
+		}
+	}
+	return 0;
+}
+
+TEST(sip_method_lookup_every_method)
+{
+	for (int m = SIP_METHOD_OTHER + 1; m <= SIP_METHOD_CONNECT; m++) {
+		const char *name = sip_method_name((enum sip_method)m);
+		size_t len = strlen(name);
+		char v[16];
+
+		TEST_EQ_INT(sip_method_lookup(slice_cstr(name)), m);
+		/* case-sensitive (RFC 3261 §7.1), exact length */
+		for (size_t i = 0; i < len; i++) {
+			memcpy(v, name, len);
+			v[i] = (char)char_lower((unsigned char)v[i]);
+			TEST_EQ_INT(sip_method_lookup(slice_of(v, len)),
+				    SIP_METHOD_OTHER);
+			v[i] = 'X';
+			TEST_EQ_INT(sip_method_lookup(slice_of(v, len)),
+				    name[i] == 'X' ? m : SIP_METHOD_OTHER);
+		}
+		TEST_EQ_INT(sip_method_lookup(slice_of(name, len - 1)),
+			    SIP_METHOD_OTHER);
+	}
+	TEST_EQ_INT(sip_method_lookup(SLICE_NULL), SIP_METHOD_OTHER);
+	TEST_EQ_INT(sip_method_lookup(SLICE_LIT("INVITEX")), SIP_METHOD_OTHER);
+	TEST_EQ_INT(sip_method_lookup(SLICE_LIT("REGISTERS")),
+		    SIP_METHOD_OTHER);
+	return 0;
+}
+
+/* The splitter one octet at a time, as RFC 3261 §7.3.1 reads: commas
+ * outside quotes and <...> separate; the reference for the fast one. */
+static int ref_list_next(struct scan *s, struct slice *elem)
+{
+	const char *p = s->p, *start;
+	bool in_quote = false, in_angle = false;
+
+	while (p < s->end && char_in((unsigned char)*p, CHAR_SPACE))
+		p++;
+	if (p >= s->end)
+		return -ENOENT;
+	start = p;
+	for (; p < s->end; p++) {
+		char c = *p;
+
+		if (in_quote) {
+			if (c == '\\' && p + 1 < s->end)
+				p++;
+			else if (c == '"')
+				in_quote = false;
+			continue;
+		}
+		if (c == '"')
+			in_quote = true;
+		else if (c == '<' && !in_angle)
+			in_angle = true;
+		else if (c == '>' && in_angle)
+			in_angle = false;
+		else if (c == ',' && !in_angle)
+			break;
+	}
+	if (in_quote || in_angle)
+		return -EBADMSG;
+	*elem = slice_trim(slice_of(start, (size_t)(p - start)));
+	if (!elem->len)
+		return -EBADMSG;
+	if (p < s->end) {
+		const char *q = p + 1;
+
+		while (q < s->end && char_in((unsigned char)*q, CHAR_SPACE))
+			q++;
+		if (q >= s->end)
+			return -EBADMSG;
+		p++;
+	}
+	s->p = p;
+	return 0;
+}
+
+TEST(sip_list_next_matches_reference)
+{
+	static const char alphabet[] = "aaaaaaaa,,\"<> \\\t";
+	uint32_t seed = 12345;
+
+	/* values of every length up to 40 from an alphabet heavy in the
+	 * octets that matter, each in a block of its exact size */
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (size_t)round % 41;
+		char *v = mem_alloc(len ? len : 1);
+		struct scan a, b;
+
+		TEST_ASSERT(v);
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			v[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		a = b = scan_of(slice_of(v, len));
+		for (;;) {
+			struct slice ea = SLICE_NULL, eb = SLICE_NULL;
+			int ra = sip_list_next(&a, &ea);
+			int rb = ref_list_next(&b, &eb);
+
+			/* on an error the fast one leaves elem alone */
+			if (ra != rb || a.p != b.p ||
+			    (!ra && (ea.p != eb.p || ea.len != eb.len))) {
+				TEST_FAIL_AT("\"%.*s\": %d vs %d", (int)len, v,
+					     ra, rb);
+				mem_free(v);
+				return -1;
+			}
+			if (ra)
+				break;
+		}
+		mem_free(v);
+	}
+	return 0;
+}

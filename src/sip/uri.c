@@ -12,16 +12,16 @@ enum {
 	URI_MAX_PARAMS = 64,
 };
 
-/* RFC 3261 §25.1 character sets beyond unreserved = alphanum / mark */
+/* RFC 3261 §25.1 character sets beyond unreserved = alphanum / mark:
+ * user-unreserved "&=+$,;?/", password "&=+$,", param-unreserved
+ * "[]/:&+$", hnv-unreserved "[]/?:+$". Scanning reads them from uri_map
+ * below; printing needs the user set as a string too. */
 static const char user_unreserved[] = "&=+$,;?/";
-static const char password_extra[] = "&=+$,";
-static const char param_unreserved[] = "[]/:&+$";
-static const char hnv_unreserved[] = "[]/?:+$";
 /* RFC 2396 §2.2 reserved, which RFC 3261 §19.1.4 refers to */
 static const char reserved[] = ";/?:@&=+$,";
 /* uric = reserved / unreserved / escaped, plus "[" and "]" which RFC 2732
- * §3 added to reserved for IPv6 literals (http://[2001:db8::1]/). */
-static const char uric_extra[] = ";/?:@&=+$,[]";
+ * §3 added to reserved for IPv6 literals (http://[2001:db8::1]/):
+ * ";/?:@&=+$,[]" in uri_map. */
 /* RFC 3966 isdn-subaddress = ";isub=" 1*uric; its ';' ends it. */
 static const char isub_extra[] = "/?:@&=+$,";
 
@@ -32,6 +32,55 @@ static const char *const scheme_names[] = {
 	[SIP_URI_TEL] = "tel",
 };
 
+/* The same sets as bits of one table, for scanning: an octet's bit is
+ * set when it may stand unescaped in that part (uri_test.c checks the
+ * table against the strings above). */
+enum {
+	U_UNRES = 1 << 0, /* unreserved = alphanum / mark */
+	U_USER = 1 << 1,  /* user_unreserved */
+	U_PASS = 1 << 2,  /* password_extra */
+	U_PARAM = 1 << 3, /* param_unreserved */
+	U_HNV = 1 << 4,	  /* hnv_unreserved */
+	U_URIC = 1 << 5,  /* uric_extra */
+	U_ISUB = 1 << 6,  /* isub_extra */
+	U_HOST = 1 << 7,  /* alphanum / "-" / ".": hostname or IPv4 */
+};
+
+static const unsigned char uri_map[256] = {
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 00-07 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 08-0f */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 10-17 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 18-1f */
+	0x00, 0x01, 0x00, 0x00, 0x7e, 0x00, 0x6e, 0x01, /* 20-' */
+	0x01, 0x01, 0x01, 0x7e, 0x66, 0x81, 0x81, 0x7a, /* (-/ */
+	0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, /* 0-7 */
+	0x81, 0x81, 0x78, 0x22, 0x00, 0x66, 0x00, 0x72, /* 8-? */
+	0x60, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, /* @-G */
+	0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, /* H-O */
+	0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, /* P-W */
+	0x81, 0x81, 0x81, 0x38, 0x00, 0x38, 0x00, 0x01, /* X-_ */
+	0x00, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, /* `-g */
+	0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, /* h-o */
+	0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, /* p-w */
+	0x81, 0x81, 0x81, 0x00, 0x00, 0x00, 0x01, 0x00, /* x-7f */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 80-87 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 88-8f */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 90-97 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 98-9f */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* a0-a7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* a8-af */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* b0-b7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* b8-bf */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* c0-c7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* c8-cf */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* d0-d7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* d8-df */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* e0-e7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* e8-ef */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* f0-f7 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* f8-ff */
+};
+
 static bool in_set(const char *set, int c)
 {
 	return c > 0 && strchr(set, c) != NULL;
@@ -39,12 +88,12 @@ static bool in_set(const char *set, int c)
 
 static bool is_alnum(int c)
 {
-	return char_is_alpha(c) || char_is_digit(c);
+	return char_in(c, CHAR_ALPHA | CHAR_DIGIT);
 }
 
 static int to_lower(int c)
 {
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+	return char_lower(c);
 }
 
 static bool is_escape(const char *p, const char *end)
@@ -54,20 +103,20 @@ static bool is_escape(const char *p, const char *end)
 	       char_is_hex((unsigned char)p[2]);
 }
 
-/* Skip unreserved characters, characters of extra and escapes; stop at
- * anything else. Inside a URI a '%' must start "%" HEXDIG HEXDIG (§25.1
- * escaped), so a bare one stops the run and fails the caller. */
-static const char *span(const char *p, const char *end, const char *extra)
+/* Skip unreserved characters, characters of the extra sets and escapes;
+ * stop at anything else. Inside a URI a '%' must start "%" HEXDIG HEXDIG
+ * (§25.1 escaped), so a bare one stops the run and fails the caller. */
+static const char *span(const char *p, const char *end, unsigned extra)
 {
-	while (p < end) {
-		int c = (unsigned char)*p;
+	const unsigned mask = U_UNRES | extra;
 
-		if (c == '%') {
-			if (!is_escape(p, end))
-				break;
-			p += 3;
-		} else if (char_is_unreserved(c) || in_set(extra, c)) {
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+
+		if (uri_map[c] & mask) {
 			p++;
+		} else if (c == '%' && is_escape(p, end)) {
+			p += 3;
 		} else {
 			break;
 		}
@@ -75,9 +124,27 @@ static const char *span(const char *p, const char *end, const char *extra)
 	return p;
 }
 
-static bool chars_ok(const char *p, const char *end, const char *extra)
+static bool chars_ok(const char *p, const char *end, unsigned extra)
 {
 	return span(p, end, extra) == end;
+}
+
+/* No white space, control, non-ASCII octet, '<', '>' or '"' is ever part
+ * of a URI (RFC 3261 §25.1: they must be escaped). */
+static bool is_never_uri(unsigned char c)
+{
+	return c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"';
+}
+
+/* What a parser that stops early at a limit returns: the limit's
+ * -EMSGSIZE, unless an octet no URI may hold comes later, which is the
+ * -EBADMSG that a check of the whole URI gives first. */
+static int too_many(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (is_never_uri((unsigned char)*p))
+			return -EBADMSG;
+	return -EMSGSIZE;
 }
 
 /* ---- hosts --------------------------------------------------------------- */
@@ -197,6 +264,54 @@ static bool hostname_ok(const char *p, const char *end)
 	}
 }
 
+/* The end of a hostname or IPv4address at p: both are alphanum, "-" and
+ * "."; what ends them is the port, the parameters, the headers or the
+ * end. One pass checks the labels as hostname_ok() does: an IPv4 address
+ * passes those checks too, and only its last label starts with a digit,
+ * which no host name's may. NULL when it is neither. */
+static const char *name_or_ipv4(const char *p, const char *end,
+				enum sip_host_type *type)
+{
+	const char *q, *label = p, *top = NULL;
+	uint8_t a[4];
+
+	for (q = p; q < end; q++) {
+		unsigned char c = (unsigned char)*q;
+
+		if (char_in(c, CHAR_ALPHA | CHAR_DIGIT))
+			continue;
+		if (c == '-') {
+			/* a label starts and ends with alphanum */
+			if (q == label)
+				return NULL;
+		} else if (c == '.') {
+			if (q == label || q[-1] == '-')
+				return NULL;
+			top = label;
+			label = q + 1;
+		} else {
+			break;
+		}
+	}
+	if (q < end && *q != ':' && *q != ';' && *q != '?')
+		return NULL;
+	if (label < q) {
+		if (q[-1] == '-')
+			return NULL;
+		top = label;
+	} else if (!top) {
+		return NULL; /* empty */
+	}
+	/* else a trailing dot ends the name: top is the label before it */
+	if (char_is_alpha((unsigned char)*top))
+		*type = SIP_HOST_NAME;
+	else if (ipv4_parse(p, q, a))
+		*type = SIP_HOST_IPV4;
+	else
+		return NULL;
+	return q;
+}
+
 /* host = hostname / IPv4address / IPv6reference; *pp moves past it. */
 static int host_parse(const char **pp, const char *end, struct sip_uri *u)
 {
@@ -210,13 +325,8 @@ static int host_parse(const char **pp, const char *end, struct sip_uri *u)
 		q++;
 		u->host_type = SIP_HOST_IPV6;
 	} else {
-		for (q = p; q < end && *q != ':' && *q != ';' && *q != '?'; q++)
-			;
-		if (ipv4_parse(p, q, a))
-			u->host_type = SIP_HOST_IPV4;
-		else if (hostname_ok(p, q))
-			u->host_type = SIP_HOST_NAME;
-		else
+		q = name_or_ipv4(p, end, &u->host_type);
+		if (!q)
 			return -EBADMSG;
 	}
 	u->host = slice_of(p, (size_t)(q - p));
@@ -242,11 +352,11 @@ static int sip_parse(const char *p, const char *end, struct sip_uri *u)
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		const char *uend = colon ? colon : at;
 
-		if (uend == p || !chars_ok(p, uend, user_unreserved))
+		if (uend == p || !chars_ok(p, uend, U_USER))
 			return -EBADMSG;
 		u->user = slice_of(p, (size_t)(uend - p));
 		if (colon) {
-			if (!chars_ok(colon + 1, at, password_extra))
+			if (!chars_ok(colon + 1, at, U_PASS))
 				return -EBADMSG;
 			u->password =
 				slice_of(colon + 1, (size_t)(at - colon - 1));
@@ -270,18 +380,18 @@ static int sip_parse(const char *p, const char *end, struct sip_uri *u)
 		const char *start = ++p;
 
 		for (;;) {
-			q = span(p, end, param_unreserved);
+			q = span(p, end, U_PARAM);
 			if (q == p)
 				return -EBADMSG;
 			p = q;
 			if (p < end && *p == '=') {
-				q = span(p + 1, end, param_unreserved);
+				q = span(p + 1, end, U_PARAM);
 				if (q == p + 1)
 					return -EBADMSG;
 				p = q;
 			}
 			if (++n > URI_MAX_PARAMS)
-				return -EMSGSIZE;
+				return too_many(p, end);
 			if (p == end || *p != ';')
 				break;
 			p++;
@@ -294,12 +404,12 @@ static int sip_parse(const char *p, const char *end, struct sip_uri *u)
 
 		n = 0;
 		for (;;) {
-			q = span(p, end, hnv_unreserved);
+			q = span(p, end, U_HNV);
 			if (q == p || q == end || *q != '=')
 				return -EBADMSG;
-			p = span(q + 1, end, hnv_unreserved);
+			p = span(q + 1, end, U_HNV);
 			if (++n > URI_MAX_PARAMS)
-				return -EMSGSIZE;
+				return too_many(p, end);
 			if (p == end || *p != '&')
 				break;
 			p++;
@@ -423,7 +533,7 @@ static int tel_parse(const char *p, const char *end, struct sip_uri *u)
 			return -EBADMSG;
 		}
 		if (++n > URI_MAX_PARAMS)
-			return -EMSGSIZE;
+			return too_many(p, end);
 		if (tel_param_seen(u->params.p, p, name))
 			return -EBADMSG;
 		if (slice_caseeq_cstr(name, "phone-context")) {
@@ -438,9 +548,9 @@ static int tel_parse(const char *p, const char *end, struct sip_uri *u)
 			if (!v || !ext_ok(v, v_end))
 				return -EBADMSG;
 		} else if (slice_caseeq_cstr(name, "isub")) {
-			if (!v || !chars_ok(v, v_end, isub_extra))
+			if (!v || !chars_ok(v, v_end, U_ISUB))
 				return -EBADMSG;
-		} else if (v && !chars_ok(v, v_end, param_unreserved)) {
+		} else if (v && !chars_ok(v, v_end, U_PARAM)) {
 			/* pvalue = 1*paramchar */
 			return -EBADMSG;
 		}
@@ -456,11 +566,33 @@ static int tel_parse(const char *p, const char *end, struct sip_uri *u)
 
 /* ---- parse --------------------------------------------------------------- */
 
+static enum sip_uri_scheme scheme_lookup(struct slice name)
+{
+	enum sip_uri_scheme sc;
+
+	switch (name.len) {
+	case 3:
+		sc = char_lower((unsigned char)name.p[0]) == 't' ? SIP_URI_TEL
+								 : SIP_URI_SIP;
+		break;
+	case 4:
+		sc = SIP_URI_SIPS;
+		break;
+	case 6:
+		sc = SIP_URI_SIPSEC;
+		break;
+	default:
+		return SIP_URI_OTHER;
+	}
+	return mem_caseeq(name.p, scheme_names[sc], name.len) ? sc
+							      : SIP_URI_OTHER;
+}
+
 /* absoluteURI = scheme ":" ( hier-part / opaque-part ) (RFC 3261 §25.1):
  * every character is a uric, and opaque-part is 1* of them. */
 static int other_parse(const char *p, const char *end, struct sip_uri *u)
 {
-	if (p == end || !chars_ok(p, end, uric_extra))
+	if (p == end || !chars_ok(p, end, U_URIC))
 		return -EBADMSG;
 	u->rest = slice_of(p, (size_t)(end - p));
 	return 0;
@@ -477,27 +609,22 @@ int sip_uri_parse(struct slice s, struct sip_uri *out)
 	if (!s.len)
 		return -EBADMSG;
 	end = s.p + s.len;
-	/* no white space, control, non-ASCII octet, '<', '>' or '"' is ever
-	 * part of a URI (RFC 3261 §25.1: they must be escaped) */
-	for (const char *q = p; q < end; q++) {
-		unsigned char c = (unsigned char)*q;
-
-		if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"')
-			return -EBADMSG;
-	}
-	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-	colon = memchr(p, ':', s.len);
-	if (!colon || !char_is_alpha((unsigned char)*p))
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":". The
+	 * grammar of each part below admits no octet that is never part of
+	 * a URI (white space, controls, non-ASCII, '<', '>', '"'), so every
+	 * octet is checked once, by the part it belongs to. */
+	if (!char_is_alpha((unsigned char)*p))
 		return -EBADMSG;
-	for (const char *q = p + 1; q < colon; q++)
-		if (!is_alnum((unsigned char)*q) && !in_set("+-.", *q))
-			return -EBADMSG;
+	for (colon = p + 1;
+	     colon < end &&
+	     ((uri_map[(unsigned char)*colon] & U_HOST) || *colon == '+');
+	     colon++)
+		;
+	if (colon == end || *colon != ':')
+		return -EBADMSG;
 	u.scheme_name = slice_of(p, (size_t)(colon - p));
 	u.whole = s;
-	u.scheme = SIP_URI_OTHER;
-	for (size_t i = 1; i < ARRAY_SIZE(scheme_names); i++)
-		if (slice_caseeq_cstr(u.scheme_name, scheme_names[i]))
-			u.scheme = (enum sip_uri_scheme)i;
+	u.scheme = scheme_lookup(u.scheme_name);
 	switch (u.scheme) {
 	case SIP_URI_SIP:
 	case SIP_URI_SIPS:

@@ -1303,3 +1303,168 @@ TEST(sip_uri_print_from_fields)
 	TEST_EQ_INT(bad_tel, -EINVAL);
 	return 0;
 }
+
+/* ---- every octet in every part, against the sets of RFC 3261 §25.1 ------ */
+
+static bool in_chars(const char *set, int c)
+{
+	return c > 0 && strchr(set, c) != NULL;
+}
+
+static bool unreserved(int c)
+{
+	return char_is_alpha(c) || char_is_digit(c) || in_chars("-_.!~*'()", c);
+}
+
+/* Whether "<before><c><after>" is a URI, octet c standing where the part
+ * under test is. Octets that end the part are listed with what they make
+ * of the rest. */
+static bool octet_ok(int part, int c)
+{
+	switch (part) {
+	case 0: /* user: "sip:a" c "b@h" */
+		if (c == ':')
+			return true; /* then "b" is the password */
+		if (c == '@' || c == '%')
+			return false;
+		return unreserved(c) || in_chars("&=+$,;?/", c);
+	case 1: /* password: "sip:u:a" c "b@h" */
+		if (c == '@' || c == '%' || c == ':')
+			return false;
+		return unreserved(c) || in_chars("&=+$,", c);
+	case 2: /* uri-parameter: "sip:h;a" c "b" */
+		if (c == '@' || c == ';' || c == '=')
+			return true; /* user "h;a"; two params; a value */
+		if (c == '?' || c == '%')
+			return false;
+		return unreserved(c) || in_chars("[]/:&+$", c);
+	case 3: /* header value: "sip:h?n=a" c "b" */
+		if (c == '@')
+			return true; /* user "h?n=a", host "b" */
+		if (c == '&' || c == '=' || c == '%')
+			return false;
+		return unreserved(c) || in_chars("[]/?:+$", c);
+	case 4: /* another scheme: "x:a" c "b" */
+		return c != '%' &&
+		       (unreserved(c) || in_chars(";/?:@&=+$,[]", c));
+	case 5: /* scheme: "a" c "b:x" */
+		return char_is_alpha(c) || char_is_digit(c) ||
+		       in_chars("+-.:", c);
+	default: /* host: "sip:a" c "b" */
+		if (c == '@' || c == ';')
+			return true;
+		return char_is_alpha(c) || char_is_digit(c) || c == '-' ||
+		       c == '.';
+	}
+}
+
+TEST(sip_uri_every_octet_in_every_part)
+{
+	static const char *const forms[][2] = {
+		{"sip:a", "b@h"},   {"sip:u:a", "b@h"}, {"sip:h;a", "b"},
+		{"sip:h?n=a", "b"}, {"x:a", "b"},	{"a", "b:x"},
+		{"sip:a", "b"},
+	};
+
+	for (int part = 0; part < (int)ARRAY_SIZE(forms); part++)
+		for (int c = 0; c < 256; c++) {
+			char v[32];
+			size_t n1 = strlen(forms[part][0]);
+			size_t n2 = strlen(forms[part][1]);
+			struct sip_uri u;
+			int rc;
+
+			memcpy(v, forms[part][0], n1);
+			v[n1] = (char)c;
+			memcpy(v + n1 + 1, forms[part][1], n2);
+			rc = sip_uri_parse(slice_of(v, n1 + 1 + n2), &u);
+			if ((rc == 0) != octet_ok(part, c)) {
+				TEST_FAIL_AT("part %d octet %02x: %d", part, c,
+					     rc);
+				return -1;
+			}
+		}
+	return 0;
+}
+
+TEST(sip_uri_host_labels)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		enum sip_host_type type;
+	} v[] = {
+		{"sip:a.b.c", 0, SIP_HOST_NAME},
+		{"sip:example.test.", 0, SIP_HOST_NAME},
+		{"sip:a-b.c-d", 0, SIP_HOST_NAME},
+		{"sip:1a.b2", 0, SIP_HOST_NAME},
+		{"sip:a.1b", -EBADMSG, 0}, /* toplabel starts with ALPHA */
+		{"sip:1.2.3.4", 0, SIP_HOST_IPV4},
+		{"sip:1.2.3.4.", -EBADMSG, 0},
+		{"sip:1.2.3.256", -EBADMSG, 0},
+		{"sip:1.2.3", -EBADMSG, 0},
+		{"sip:01.002.3.4", 0, SIP_HOST_IPV4},
+		{"sip:1234.2.3.4", -EBADMSG, 0},
+		{"sip:1.2.3.4a", -EBADMSG, 0},
+		{"sip:1.2.3.a4", 0, SIP_HOST_NAME},
+		{"sip:a..b", -EBADMSG, 0},
+		{"sip:a.", 0, SIP_HOST_NAME},
+		{"sip:a..", -EBADMSG, 0},
+		{"sip:.", -EBADMSG, 0},
+		{"sip:.a", -EBADMSG, 0},
+		{"sip:-a", -EBADMSG, 0},
+		{"sip:a-", -EBADMSG, 0},
+		{"sip:a-.b", -EBADMSG, 0},
+		{"sip:a.-b", -EBADMSG, 0},
+		{"sip:a.b-", -EBADMSG, 0},
+		{"sip:a.b-.", -EBADMSG, 0},
+		{"sip:", -EBADMSG, 0},
+		{"sip:u@", -EBADMSG, 0},
+		{"sip:a_b", -EBADMSG, 0},
+		{"sip:a.b:5060", 0, SIP_HOST_NAME},
+		{"sip:1.2.3.4;x", 0, SIP_HOST_IPV4},
+		{"sip:a.b.?h=v", 0, SIP_HOST_NAME},
+		{"sip:a.b/c", -EBADMSG, 0},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		struct sip_uri u;
+		int rc = sip_uri_parse(slice_cstr(v[i].in), &u);
+
+		if (rc != v[i].rc || (!rc && u.host_type != v[i].type)) {
+			TEST_FAIL_AT("%s: %d type %d", v[i].in, rc,
+				     rc ? -1 : (int)u.host_type);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+TEST(sip_uri_limit_or_bad_octet)
+{
+	/* more than 64 parameters is -EMSGSIZE, but an octet no URI may
+	 * hold is -EBADMSG wherever it stands */
+	char v[600];
+	size_t n = 0;
+
+	n += (size_t)snprintf(v + n, sizeof(v) - n, "sip:h");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)snprintf(v + n, sizeof(v) - n, ";p%d", i);
+	TEST_EQ_INT(sip_uri_parse(slice_of(v, n), &(struct sip_uri){0}),
+		    -EMSGSIZE);
+	v[n] = ' ';
+	TEST_EQ_INT(sip_uri_parse(slice_of(v, n + 1), &(struct sip_uri){0}),
+		    -EBADMSG);
+	v[n] = '"';
+	TEST_EQ_INT(sip_uri_parse(slice_of(v, n + 1), &(struct sip_uri){0}),
+		    -EBADMSG);
+	n = (size_t)snprintf(v, sizeof(v), "tel:+1");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)snprintf(v + n, sizeof(v) - n, ";p%d", i);
+	TEST_EQ_INT(sip_uri_parse(slice_of(v, n), &(struct sip_uri){0}),
+		    -EMSGSIZE);
+	v[n] = 0x7f;
+	TEST_EQ_INT(sip_uri_parse(slice_of(v, n + 1), &(struct sip_uri){0}),
+		    -EBADMSG);
+	return 0;
+}
