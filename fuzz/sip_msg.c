@@ -81,8 +81,7 @@ static void parse_lazy(const struct sip_msg *m, const struct sip_hdr *h)
 	(void)sip_retry_after_parse(h->value, &x.u);
 }
 
-static void check_msg(const struct sip_msg *m, const uint8_t *data,
-		      size_t size)
+static void check_msg(const struct sip_msg *m, const uint8_t *data, size_t size)
 {
 	struct buf out;
 

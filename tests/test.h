@@ -27,7 +27,7 @@ int test_read_file(const char *rel, char **data, size_t *len);
  * before main, so no central list must be edited to add a test. */
 #define TEST(name)                                                             \
 	static int test_##name(void);                                          \
-	__attribute__((constructor)) static void test_reg_##name(void)        \
+	__attribute__((constructor)) static void test_reg_##name(void)         \
 	{                                                                      \
 		static const struct test_case tc = {#name, __FILE__,           \
 						    test_##name};              \

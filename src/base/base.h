@@ -47,7 +47,7 @@ struct slice {
 
 #define SLICE_LIT(s) ((struct slice){(s), sizeof(s) - 1})
 #define SLICE_FMT(s) (int)(s).len, (s).p /* with "%.*s" */
-#define SLICE_NULL ((struct slice){NULL, 0})
+#define SLICE_NULL   ((struct slice){NULL, 0})
 
 static inline struct slice slice_of(const char *p, size_t len)
 {
@@ -351,10 +351,10 @@ static inline int scan_lit(struct scan *s, const char *lit)
 struct buf {
 	char *p;
 	size_t len;
-	size_t cap;	 /* allocated */
-	size_t max;	 /* hard cap: growing past it is -EMSGSIZE */
-	bool is_secret;	 /* wiped before free */
-	int err;	 /* sticky first error, so appends can chain */
+	size_t cap;	/* allocated */
+	size_t max;	/* hard cap: growing past it is -EMSGSIZE */
+	bool is_secret; /* wiped before free */
+	int err;	/* sticky first error, so appends can chain */
 };
 
 void buf_init(struct buf *b, size_t max_bytes);

@@ -13,13 +13,13 @@ static enum log_level min_level = LOG_LEVEL_INFO;
 static bool use_syslog;
 
 static const char *const level_names[] = {
-	[LOG_LEVEL_ERR] = "error",   [LOG_LEVEL_WARNING] = "warning",
+	[LOG_LEVEL_ERR] = "error",     [LOG_LEVEL_WARNING] = "warning",
 	[LOG_LEVEL_NOTICE] = "notice", [LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_DEBUG] = "debug",
 };
 
 static const int syslog_prio[] = {
-	[LOG_LEVEL_ERR] = LOG_ERR,	   [LOG_LEVEL_WARNING] = LOG_WARNING,
+	[LOG_LEVEL_ERR] = LOG_ERR,	 [LOG_LEVEL_WARNING] = LOG_WARNING,
 	[LOG_LEVEL_NOTICE] = LOG_NOTICE, [LOG_LEVEL_INFO] = LOG_INFO,
 	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
@@ -75,7 +75,6 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp,
-			ts.tv_nsec / 1000000, level_names[level], module,
-			line);
+			ts.tv_nsec / 1000000, level_names[level], module, line);
 	}
 }

@@ -26,9 +26,10 @@ static int lint_one(const char *path, bool json, bool show_name,
 	err = cli_read_file(path, LINT_MAX_FILE_BYTES, &data, &len);
 	if (err == -EMSGSIZE) {
 		/* larger than any message we would accept */
-		res = (struct sipcert_lint_result){
-			.is_valid = 0, .status = 513,
-			.reason = "Message Too Large"};
+		res = (struct sipcert_lint_result){.is_valid = 0,
+						   .status = 513,
+						   .reason =
+							   "Message Too Large"};
 		*all_valid = false;
 		if (show_name)
 			printf("%s: ", path);

@@ -14,8 +14,9 @@ static const struct cmd cmds[] = {
 	{"lint", cmd_lint, "check SIP messages as a sipcert server would"},
 	{"init-domain", cmd_init_domain,
 	 "create a ready-to-run domain for sipcertd in a directory"},
-	{"admin", cmd_admin, "manage users of a running sipcertd, show "
-			     "bindings and stats"},
+	{"admin", cmd_admin,
+	 "manage users of a running sipcertd, show "
+	 "bindings and stats"},
 };
 
 static void usage(FILE *f)

@@ -36,16 +36,17 @@ static int identity8224_check(struct slice v)
 		if (scan_sep(&s, '='))
 			continue; /* a flag parameter */
 		if (scan_peek(&s) == '<') {
-			/* ident-info = "info" EQUAL LAQUOT absoluteURI RAQUOT */
+			/* ident-info = "info" EQUAL LAQUOT absoluteURI RAQUOT
+			 */
 			const char *start = ++s.p;
 			struct sip_uri u;
 
 			while (!scan_done(&s) && scan_peek(&s) != '>')
 				s.p++;
 			if (scan_char(&s, '>') ||
-			    sip_uri_parse(slice_of(start, (size_t)(s.p - 1 -
-								    start)),
-					  &u))
+			    sip_uri_parse(
+				    slice_of(start, (size_t)(s.p - 1 - start)),
+				    &u))
 				return -EBADMSG;
 		} else if (scan_peek(&s) == '"') {
 			if (scan_quoted(&s, &inner))
@@ -92,8 +93,7 @@ bad_info:
 	return -EBADMSG;
 bad_sig:
 	err->status = m->is_request ? 400 : 0;
-	snprintf(err->reason, sizeof(err->reason),
-		 "Malformed Identity header");
+	snprintf(err->reason, sizeof(err->reason), "Malformed Identity header");
 	return -EBADMSG;
 }
 
@@ -127,7 +127,7 @@ static json_t *json_text(struct slice s)
 static json_t *json_uri(const struct sip_uri *u)
 {
 	static const char *const schemes[] = {
-		[SIP_URI_OTHER] = NULL, [SIP_URI_SIP] = "sip",
+		[SIP_URI_OTHER] = NULL,	 [SIP_URI_SIP] = "sip",
 		[SIP_URI_SIPS] = "sips", [SIP_URI_SIPSEC] = "sipsec",
 		[SIP_URI_TEL] = "tel",
 	};
@@ -137,9 +137,8 @@ static json_t *json_uri(const struct sip_uri *u)
 		return NULL;
 	json_object_set_new(o, "uri", json_text(u->whole));
 	json_object_set_new(o, "scheme",
-			    schemes[u->scheme]
-				    ? json_string(schemes[u->scheme])
-				    : json_text(u->scheme_name));
+			    schemes[u->scheme] ? json_string(schemes[u->scheme])
+					       : json_text(u->scheme_name));
 	if (u->user.p)
 		json_object_set_new(o, "user", json_text(u->user));
 	if (u->password.p)
@@ -213,8 +212,8 @@ static json_t *json_msg(const struct sip_msg *m)
 		json_object_set_new(o, "reason", json_text(m->reason));
 	}
 	json_object_set_new(o, "headers", json_headers(m));
-	json_object_set_new(o, "body_length", json_integer((json_int_t)
-							   m->body.len));
+	json_object_set_new(o, "body_length",
+			    json_integer((json_int_t)m->body.len));
 	return o;
 }
 
@@ -225,9 +224,9 @@ static json_t *json_verdict(const struct sipcert_lint_result *res)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "valid", json_false());
-	json_object_set_new(o, "type", json_string(res->is_request
-							   ? "request"
-							   : "response"));
+	json_object_set_new(
+		o, "type",
+		json_string(res->is_request ? "request" : "response"));
 	if (res->status)
 		json_object_set_new(o, "status_code",
 				    json_integer(res->status));
@@ -279,8 +278,8 @@ SIPCERT_API int sipcert_lint(const void *data, size_t len,
 
 		j = res->is_valid ? json_msg(m) : json_verdict(res);
 		/* dumped straight into our allocator's memory */
-		n = j ? json_dumpb(j, NULL, 0, JSON_INDENT(2) |
-						 JSON_PRESERVE_ORDER)
+		n = j ? json_dumpb(j, NULL, 0,
+				   JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 		      : 0;
 		if (n)
 			copy = mem_alloc(n + 1);

@@ -138,8 +138,8 @@ static int addr_parse(struct slice v, struct sip_addr *out, bool allow_star)
 	}
 	if (err != -ENOENT || scan_end(&s))
 		return -EBADMSG;
-	a.params = slice_trim(slice_of(params_start,
-				       (size_t)(s.p - params_start)));
+	a.params = slice_trim(
+		slice_of(params_start, (size_t)(s.p - params_start)));
 	*out = a;
 	return 0;
 }

@@ -99,14 +99,15 @@ static int check_one(const struct sip_msg *m, const struct sip_hdr *h)
 	case SIP_HDR_UNSUPPORTED:
 	case SIP_HDR_ALLOW:
 		/* Supported and Allow may be empty (RFC 3261 §20.37) */
-		if (!h->value.len && (h->id == SIP_HDR_SUPPORTED ||
-				      h->id == SIP_HDR_ALLOW))
+		if (!h->value.len &&
+		    (h->id == SIP_HDR_SUPPORTED || h->id == SIP_HDR_ALLOW))
 			return 0;
 		return check_tokens(h->value);
 	case SIP_HDR_ALLOW_EVENTS:
 		return each(h->value, event_elem);
 	case SIP_HDR_ACCEPT:
-		/* RFC 3261 §20.1: an empty Accept means no body is acceptable */
+		/* RFC 3261 §20.1: an empty Accept means no body is acceptable
+		 */
 		return h->value.len ? each(h->value, accept_elem) : 0;
 	case SIP_HDR_CONTENT_DISPOSITION:
 		return sip_disposition_parse(h->value, &x.disp);

@@ -8,14 +8,21 @@
 #include <string.h>
 
 static const char *const method_names[] = {
-	[SIP_METHOD_INVITE] = "INVITE",	    [SIP_METHOD_ACK] = "ACK",
-	[SIP_METHOD_BYE] = "BYE",	    [SIP_METHOD_CANCEL] = "CANCEL",
-	[SIP_METHOD_REGISTER] = "REGISTER", [SIP_METHOD_OPTIONS] = "OPTIONS",
+	[SIP_METHOD_INVITE] = "INVITE",
+	[SIP_METHOD_ACK] = "ACK",
+	[SIP_METHOD_BYE] = "BYE",
+	[SIP_METHOD_CANCEL] = "CANCEL",
+	[SIP_METHOD_REGISTER] = "REGISTER",
+	[SIP_METHOD_OPTIONS] = "OPTIONS",
 	[SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
-	[SIP_METHOD_NOTIFY] = "NOTIFY",	    [SIP_METHOD_PUBLISH] = "PUBLISH",
-	[SIP_METHOD_MESSAGE] = "MESSAGE",   [SIP_METHOD_INFO] = "INFO",
-	[SIP_METHOD_PRACK] = "PRACK",	    [SIP_METHOD_UPDATE] = "UPDATE",
-	[SIP_METHOD_REFER] = "REFER",	    [SIP_METHOD_CONNECT] = "CONNECT",
+	[SIP_METHOD_NOTIFY] = "NOTIFY",
+	[SIP_METHOD_PUBLISH] = "PUBLISH",
+	[SIP_METHOD_MESSAGE] = "MESSAGE",
+	[SIP_METHOD_INFO] = "INFO",
+	[SIP_METHOD_PRACK] = "PRACK",
+	[SIP_METHOD_UPDATE] = "UPDATE",
+	[SIP_METHOD_REFER] = "REFER",
+	[SIP_METHOD_CONNECT] = "CONNECT",
 };
 
 enum sip_method sip_method_lookup(struct slice name)
@@ -421,7 +428,7 @@ static int parse_eager(struct sip_msg *m, struct sip_error *err)
 	 * 4475 asks us to accept them). */
 	if (!seen_to || !seen_from || !seen_callid || !seen_cseq || !m->n_via)
 		return fail(err, c.status, "Missing %s header",
-			    !seen_to       ? "To"
+			    !seen_to	   ? "To"
 			    : !seen_from   ? "From"
 			    : !seen_callid ? "Call-ID"
 			    : !seen_cseq   ? "CSeq"
@@ -468,8 +475,7 @@ int sip_msg_decode(struct sip_msg **mp, const void *data, size_t len,
 		return -EMSGSIZE;
 	}
 	/* one chunk holds the struct, the copy and a typical header array */
-	arena_init(&a, sizeof(*m) + len + 1 + 32 * sizeof(struct sip_hdr) +
-			       64);
+	arena_init(&a, sizeof(*m) + len + 1 + 32 * sizeof(struct sip_hdr) + 64);
 	m = arena_alloc(&a, sizeof(*m));
 	copy = m ? arena_memdup(&a, data, len) : NULL;
 	if (!copy) {
@@ -497,8 +503,7 @@ int sip_msg_decode(struct sip_msg **mp, const void *data, size_t len,
 	if (end - p >= 4 && !memcmp(p, "SIP/", 4)) {
 		if (parse_status_line(m, slice_of(p, (size_t)(eol - p)), err))
 			goto out;
-	} else if (parse_request_line(m, slice_of(p, (size_t)(eol - p)),
-				      err)) {
+	} else if (parse_request_line(m, slice_of(p, (size_t)(eol - p)), err)) {
 		goto out;
 	}
 	p = index_headers(m, next, end, err);

@@ -79,7 +79,8 @@ TEST(sip_msg_decode_response)
 {
 	static const char resp[] =
 		"SIP/2.0 200 OK\r\n"
-		"Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa;received=1.2.3.4\r\n"
+		"Via: SIP/2.0/UDP "
+		"192.0.2.1;branch=z9hG4bKa;received=1.2.3.4\r\n"
 		"To: <sip:bob@example.test>;tag=x\r\n"
 		"From: <sip:alice@example.test>;tag=y\r\n"
 		"Call-ID: c\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
@@ -139,50 +140,68 @@ struct bad_case {
 TEST(sip_msg_refusals_carry_status_and_reason)
 {
 	static const struct bad_case cases[] = {
-		{"version", "OPTIONS sip:a@b.test SIP/3.0\r\n" BASE_HDRS
-			    "CSeq: 1 OPTIONS\r\n\r\n", 505},
-		{"no version", "OPTIONS sip:a@b.test\r\n" BASE_HDRS
-			       "CSeq: 1 OPTIONS\r\n\r\n", 400},
-		{"cseq method", "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
-				"CSeq: 1 INVITE\r\n\r\n", 400},
-		{"cseq big", "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
-			     "CSeq: 4294967296 OPTIONS\r\n\r\n", 400},
-		{"no call-id", "OPTIONS sip:a@b.test SIP/2.0\r\n"
-			       "Via: SIP/2.0/UDP h.test\r\n"
-			       "To: <sip:a@b.test>\r\nFrom: <sip:c@b.test>\r\n"
-			       "CSeq: 1 OPTIONS\r\n\r\n", 400},
-		{"two to", "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
-			   "To: <sip:z@b.test>\r\nCSeq: 1 OPTIONS\r\n\r\n", 400},
-		{"max-forwards", "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
-				 "CSeq: 1 OPTIONS\r\nMax-Forwards: 256\r\n\r\n",
+		{"version",
+		 "OPTIONS sip:a@b.test SIP/3.0\r\n" BASE_HDRS
+		 "CSeq: 1 OPTIONS\r\n\r\n",
+		 505},
+		{"no version",
+		 "OPTIONS sip:a@b.test\r\n" BASE_HDRS "CSeq: 1 OPTIONS\r\n\r\n",
 		 400},
-		{"cl too big", "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
-			       "CSeq: 1 OPTIONS\r\nContent-Length: 9\r\n\r\nab",
+		{"cseq method",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
+		 "CSeq: 1 INVITE\r\n\r\n",
 		 400},
-		{"no colon", "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
-			     "CSeq: 1 OPTIONS\r\nBroken header\r\n\r\n", 400},
-		{"bad via", "OPTIONS sip:a@b.test SIP/2.0\r\n"
-			    "Via: SIP/2.0/UDP h.test;;\r\n"
-			    "To: <sip:a@b.test>\r\nFrom: <sip:c@b.test>\r\n"
-			    "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n", 400},
-		{"response code", "SIP/2.0 700 Nope\r\n" BASE_HDRS
-				  "CSeq: 1 OPTIONS\r\n\r\n", 0},
-		{"ruri lws", "OPTIONS sip:a@b.test; lr SIP/2.0\r\n" BASE_HDRS
-			     "CSeq: 1 OPTIONS\r\n\r\n", 400},
-		{"strict contact", "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
-				   "CSeq: 1 OPTIONS\r\n"
-				   "Contact: <sip:a@b.test>;expires=x\r\n\r\n",
+		{"cseq big",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
+		 "CSeq: 4294967296 OPTIONS\r\n\r\n",
+		 400},
+		{"no call-id",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP h.test\r\n"
+		 "To: <sip:a@b.test>\r\nFrom: <sip:c@b.test>\r\n"
+		 "CSeq: 1 OPTIONS\r\n\r\n",
+		 400},
+		{"two to",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
+		 "To: <sip:z@b.test>\r\nCSeq: 1 OPTIONS\r\n\r\n",
+		 400},
+		{"max-forwards",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
+		 "CSeq: 1 OPTIONS\r\nMax-Forwards: 256\r\n\r\n",
+		 400},
+		{"cl too big",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
+		 "CSeq: 1 OPTIONS\r\nContent-Length: 9\r\n\r\nab",
+		 400},
+		{"no colon",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
+		 "CSeq: 1 OPTIONS\r\nBroken header\r\n\r\n",
+		 400},
+		{"bad via",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP h.test;;\r\n"
+		 "To: <sip:a@b.test>\r\nFrom: <sip:c@b.test>\r\n"
+		 "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
+		 400},
+		{"response code",
+		 "SIP/2.0 700 Nope\r\n" BASE_HDRS "CSeq: 1 OPTIONS\r\n\r\n", 0},
+		{"ruri lws",
+		 "OPTIONS sip:a@b.test; lr SIP/2.0\r\n" BASE_HDRS
+		 "CSeq: 1 OPTIONS\r\n\r\n",
+		 400},
+		{"strict contact",
+		 "OPTIONS sip:a@b.test SIP/2.0\r\n" BASE_HDRS
+		 "CSeq: 1 OPTIONS\r\n"
+		 "Contact: <sip:a@b.test>;expires=x\r\n\r\n",
 		 400},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct sip_msg *m = NULL;
 		struct sip_error err = {0};
-		int rc = sip_msg_decode(&m, cases[i].text,
-					strlen(cases[i].text),
-					SIP_DECODE_DATAGRAM |
-						SIP_DECODE_STRICT,
-					&err);
+		int rc = sip_msg_decode(
+			&m, cases[i].text, strlen(cases[i].text),
+			SIP_DECODE_DATAGRAM | SIP_DECODE_STRICT, &err);
 
 		if (rc != -EBADMSG || err.status != cases[i].status ||
 		    !err.reason[0]) {

@@ -92,9 +92,9 @@ int sip_param_find(struct slice params, const char *name, struct slice *value)
 			struct slice inner;
 			const char *start = t.p;
 
-			if (scan_peek(&t) == '"' ? scan_quoted(&t, &inner)
-						 : scan_span(&t, is_host_char,
-							     &inner))
+			if (scan_peek(&t) == '"'
+				    ? scan_quoted(&t, &inner)
+				    : scan_span(&t, is_host_char, &inner))
 				return -EBADMSG;
 			v = slice_of(start, (size_t)(t.p - start));
 		}

@@ -58,8 +58,19 @@ static bool is_word_char(int c)
 	if (char_is_token(c))
 		return true;
 	switch (c) {
-	case '(': case ')': case '<': case '>': case ':': case '\\':
-	case '"': case '/': case '[': case ']': case '?': case '{': case '}':
+	case '(':
+	case ')':
+	case '<':
+	case '>':
+	case ':':
+	case '\\':
+	case '"':
+	case '/':
+	case '[':
+	case ']':
+	case '?':
+	case '{':
+	case '}':
 		return true;
 	default:
 		return false;
@@ -155,8 +166,8 @@ int sip_warning_parse(struct slice v, struct sip_warning *out)
 			s.p++;
 		w.agent = slice_of(start, (size_t)(s.p - start));
 	}
-	if (!w.agent.len || scan_char(&s, ' ') ||
-	    scan_quoted(&s, &w.text) || scan_end(&s))
+	if (!w.agent.len || scan_char(&s, ' ') || scan_quoted(&s, &w.text) ||
+	    scan_end(&s))
 		return -EBADMSG;
 	for (size_t i = 0; i < w.agent.len; i++)
 		if (!char_is_token((unsigned char)w.agent.p[i]) &&

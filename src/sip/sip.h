@@ -17,9 +17,9 @@
 /* ---- limits (checked where bytes arrive) ----------------------------- */
 
 enum {
-	SIP_MAX_MSG_BYTES = 65535,	/* default; transports may lower it */
-	SIP_MAX_HEADERS = 256,		/* header fields in one message */
-	SIP_MAX_HDR_VALUES = 64,	/* values of one comma-list header */
+	SIP_MAX_MSG_BYTES = 65535, /* default; transports may lower it */
+	SIP_MAX_HEADERS = 256,	   /* header fields in one message */
+	SIP_MAX_HDR_VALUES = 64,   /* values of one comma-list header */
 };
 
 /* ---- methods ------------------------------------------------------------ */
@@ -177,7 +177,8 @@ int sip_uri_print_aor(struct buf *out, const struct sip_uri *u);
 int sip_uri_print(struct buf *out, const struct sip_uri *u);
 
 /* ---- name-addr / addr-spec with header params (From, To, Contact, Route)
- * RFC 3261 §20.10, §20.20, §20.39, §25.1 ------------------------------------ */
+ * RFC 3261 §20.10, §20.20, §20.39, §25.1 ------------------------------------
+ */
 
 struct sip_addr {
 	struct slice display; /* without quotes; .p NULL if absent */
@@ -212,7 +213,8 @@ struct sip_via {
 
 int sip_via_parse(struct slice v, struct sip_via *out);
 
-/* ---- scalar and small headers --------------------------------------------- */
+/* ---- scalar and small headers ---------------------------------------------
+ */
 
 struct sip_cseq {
 	uint32_t num; /* RFC 3261 §8.1.1.5: less than 2^31 when we send */
@@ -284,7 +286,8 @@ struct sip_warning {
 };
 int sip_warning_parse(struct slice v, struct sip_warning *out);
 
-/* ---- the message ---------------------------------------------------------- */
+/* ---- the message ----------------------------------------------------------
+ */
 
 struct sip_error {
 	uint16_t status; /* 400, 505, ...; 0 for a response (drop it) */
@@ -357,11 +360,12 @@ const struct sip_hdr *sip_msg_hdr_named(const struct sip_msg *m,
 /* Parse every known header of m; on failure fill err like decode does. */
 int sip_msg_check(const struct sip_msg *m, struct sip_error *err);
 
-/* ---- stream framing (RFC 3261 §18.3) ---------------------------------------- */
+/* ---- stream framing (RFC 3261 §18.3) ----------------------------------------
+ */
 
 struct sip_framer {
-	size_t scanned;	 /* bytes already searched for the blank line */
-	size_t msg_len;	 /* header block + Content-Length once known, or 0 */
+	size_t scanned; /* bytes already searched for the blank line */
+	size_t msg_len; /* header block + Content-Length once known, or 0 */
 	size_t max_msg_bytes;
 };
 
@@ -381,7 +385,8 @@ void sip_framer_init(struct sip_framer *f, size_t max_msg_bytes);
 ssize_t sip_frame(struct sip_framer *f, const char *buf, size_t len,
 		  size_t *keepalive_bytes);
 
-/* ---- serializer ----------------------------------------------------------- */
+/* ---- serializer -----------------------------------------------------------
+ */
 
 /* Everything sipcert sends is built through these into a capped buf.
  * Each returns 0 or the buf's sticky first error: -EMSGSIZE at its cap,
@@ -406,7 +411,8 @@ int sip_out_reply_start(struct buf *b, const struct sip_msg *req,
 /* Reason phrase of RFC 3261 §21 (and RFC 3903/6665 codes). */
 const char *sip_reason_phrase(unsigned status);
 
-/* ---- multipart/mixed (RFC 2046 §5.1, RFC 5621) ------------------------------ */
+/* ---- multipart/mixed (RFC 2046 §5.1, RFC 5621) ------------------------------
+ */
 
 struct sip_part {
 	struct slice headers; /* the part's header block */
@@ -433,7 +439,8 @@ struct sip_part_out {
 int sip_multipart_build(struct buf *out, const struct sip_part_out *parts,
 			size_t n, char boundary[72]);
 
-/* ---- digest authentication (RFC 2617, RFC 7616, RFC 8760) ------------------- */
+/* ---- digest authentication (RFC 2617, RFC 7616, RFC 8760) -------------------
+ */
 
 enum sip_digest_alg {
 	SIP_DIGEST_MD5 = 0,

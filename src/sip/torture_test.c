@@ -66,8 +66,7 @@ static int check_file(const char *file, const char *verdict)
 				     verdict);
 		else if (rc != -EBADMSG || !code_ok || !err.reason[0])
 			TEST_FAIL_AT("%s: expected %s, got %d status %u (%s)",
-				     file, verdict, rc, err.status,
-				     err.reason);
+				     file, verdict, rc, err.status, err.reason);
 		else
 			ok = 0;
 	}
@@ -120,7 +119,7 @@ TEST(sip_torture_rfc4475_verdicts)
 TEST(sip_torture_prefixes_never_crash)
 {
 	static const char *const files[] = {
-		"wsinv.dat", "intmeth.dat", "esc01.dat", "mpart01.dat",
+		"wsinv.dat",   "intmeth.dat",  "esc01.dat",    "mpart01.dat",
 		"longreq.dat", "badinv01.dat", "unreason.dat", "inv2543.dat",
 	};
 

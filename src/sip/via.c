@@ -86,7 +86,8 @@ int sip_via_parse(struct slice v, struct sip_via *out)
 	    scan_token(&s, &version) || scan_sep(&s, '/') ||
 	    scan_token(&s, &via.transport))
 		return -EBADMSG;
-	via.proto = slice_of(name.p, (size_t)(version.p + version.len - name.p));
+	via.proto =
+		slice_of(name.p, (size_t)(version.p + version.len - name.p));
 	if (scan_lws(&s) || scan_host(&s, &via.host, &via.host_type))
 		return -EBADMSG;
 	if (!scan_sep(&s, ':')) {

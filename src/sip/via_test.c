@@ -65,9 +65,9 @@ TEST(sip_addr_forms)
 		    0);
 	TEST_ASSERT(a.display_quoted);
 	TEST_EQ_SLICE(a.tag, "x1");
-	TEST_EQ_INT(sip_addr_parse(SLICE_LIT("Joe  Blow <sips:joe@b.test>"),
-				   &a),
-		    0);
+	TEST_EQ_INT(
+		sip_addr_parse(SLICE_LIT("Joe  Blow <sips:joe@b.test>"), &a),
+		0);
 	TEST_EQ_SLICE(a.display, "Joe  Blow");
 	TEST_EQ_INT(a.uri.scheme, SIP_URI_SIPS);
 	/* without <>, ;params belong to the header, not the URI */
@@ -139,15 +139,13 @@ TEST(sip_scalar_headers)
 	TEST_EQ_INT(sip_callid_parse(SLICE_LIT("f81d4fae@[2001:db8::1]")), 0);
 	TEST_EQ_INT(sip_callid_parse(SLICE_LIT("a b")), -EBADMSG);
 	TEST_EQ_INT(sip_callid_parse(SLICE_LIT("a@")), -EBADMSG);
-	TEST_EQ_INT(sip_retry_after_parse(SLICE_LIT("18000;duration=3600"),
-					  &u),
+	TEST_EQ_INT(sip_retry_after_parse(SLICE_LIT("18000;duration=3600"), &u),
 		    0);
 	TEST_EQ_INT(u, 18000);
 	TEST_EQ_INT(sip_retry_after_parse(SLICE_LIT("120 (I'm in a (meeting))"),
 					  &u),
 		    0);
-	TEST_EQ_INT(sip_retry_after_parse(SLICE_LIT("10 (open"), &u),
-		    -EBADMSG);
+	TEST_EQ_INT(sip_retry_after_parse(SLICE_LIT("10 (open"), &u), -EBADMSG);
 	TEST_EQ_INT(sip_warning_parse(SLICE_LIT("399 sipcert.test "
 						"\"Certificate expired\""),
 				      &w),
