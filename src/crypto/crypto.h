@@ -219,4 +219,82 @@ int crypto_sign(EVP_PKEY *key, const EVP_MD *md, const void *data, size_t len,
 int crypto_verify(EVP_PKEY *key, const EVP_MD *md, const void *data, size_t len,
 		  const void *sig, size_t sig_len);
 
+/* ---- keywrap.c: AES key wrap (RFC 3394) and with padding (RFC 5649) -- */
+
+/* Wrap len bytes under a 16-, 24- or 32-byte KEK (AES-128/192/256) with
+ * the default initial values, appending the result to out. RFC 3394
+ * needs len a multiple of 8 and at least 16; RFC 5649 any len >= 1. */
+int crypto_aes_key_wrap(const void *kek, size_t kek_len, const void *in,
+			size_t len, struct buf *out);
+int crypto_aes_key_wrap_pad(const void *kek, size_t kek_len, const void *in,
+			    size_t len, struct buf *out);
+/* Unwrap and check the integrity value (RFC 3394 §2.2.3, RFC 5649 §3):
+ * -EBADMSG when it does not hold (wrong KEK or tampered input) or the
+ * length is impossible, and then nothing is appended. Mark out is_secret
+ * before the call. */
+int crypto_aes_key_unwrap(const void *kek, size_t kek_len, const void *in,
+			  size_t len, struct buf *out);
+int crypto_aes_key_unwrap_pad(const void *kek, size_t kek_len, const void *in,
+			      size_t len, struct buf *out);
+
+/* ---- pkcs8.c: encrypted private keys (RFC 6072 §10.5, RFC 8018) ------ */
+
+/* PBKDF2 (RFC 8018 §5.2) with HMAC over md: key_len bytes into key. */
+struct crypto_pbkdf2 {
+	const EVP_MD *md; /* NULL: SHA-256 */
+	const void *salt;
+	size_t salt_len;
+	uint32_t iterations; /* at least 1 */
+};
+
+int crypto_pbkdf2_derive(const struct crypto_pbkdf2 *p, const char *pass,
+			 size_t pass_len, unsigned char *key, size_t key_len);
+
+enum crypto_pkcs8_prf {
+	CRYPTO_PKCS8_PRF_SHA256, /* hmacWithSHA256 (RFC 5754) */
+	CRYPTO_PKCS8_PRF_SHA1,	 /* hmacWithSHA1 (RFC 3370) */
+};
+
+enum crypto_pkcs8_cipher {
+	/* id-aes128-wrap-pad (RFC 5649), which RFC 6072 §10.5 requires */
+	CRYPTO_PKCS8_AES128_WRAP_PAD,
+	CRYPTO_PKCS8_AES128_CBC, /* aes128-CBC-Pad (RFC 8018 §B.2.5) */
+};
+
+enum {
+	/* RFC 8018 §4.2 asks for at least 1,000 iterations */
+	CRYPTO_PKCS8_ITER_MIN = 1000,
+	CRYPTO_PKCS8_ITER_DEFAULT = 100000,
+	/* decryption refuses more (-EMSGSIZE): a file must not buy minutes
+	 * of CPU */
+	CRYPTO_PKCS8_ITER_MAX = 10000000,
+	CRYPTO_PKCS8_SALT_BYTES = 16,
+};
+
+/* Zero-initialised options are the defaults: HMAC-SHA256, AES-128 key
+ * wrap with padding, CRYPTO_PKCS8_ITER_DEFAULT iterations. */
+struct crypto_pkcs8_opts {
+	enum crypto_pkcs8_prf prf;
+	enum crypto_pkcs8_cipher cipher;
+	uint32_t iterations; /* 0: default; else MIN..MAX */
+};
+
+/* Append an EncryptedPrivateKeyInfo (DER) of key to out: PBES2 with
+ * PBKDF2 (a fresh 16-byte salt) and the cipher of o (NULL: defaults).
+ * The id-aes128-wrap-pad AlgorithmIdentifier has absent parameters
+ * (RFC 5649). The pass phrase must not be empty. */
+int crypto_pkcs8_encrypt(EVP_PKEY *key, const char *pass, size_t pass_len,
+			 const struct crypto_pkcs8_opts *o, struct buf *out);
+/* Decrypt one DER EncryptedPrivateKeyInfo (nothing after it): PBES2 with
+ * PBKDF2 (HMAC-SHA1, -SHA224, -SHA256, -SHA384, -SHA512) and
+ * id-aes128-wrap-pad (parameters absent, or the element OpenSSL 3.0
+ * writes there), AES-CBC or the legacy DES-EDE3-CBC. -EACCES when the
+ * pass phrase is wrong: key wrap's integrity check says so (RFC 5649
+ * §3); for CBC a bad padding or an undecodable result, which a damaged
+ * ciphertext also gives. -EBADMSG for a malformed structure or an
+ * unsupported scheme, -EMSGSIZE for more than CRYPTO_PKCS8_ITER_MAX
+ * iterations. */
+int crypto_pkcs8_decrypt(const void *der, size_t len, const char *pass,
+			 size_t pass_len, EVP_PKEY **out);
+
 #endif
