@@ -25,7 +25,12 @@
 enum {
 	NET_UDP_MAX_SEND_BYTES = 1300, /* RFC 3261 §18.1.1 */
 	NET_UDP_MAX_DGRAM_BYTES = 65535,
-	NET_UDP_BATCH = 32,	   /* datagrams read per wake-up */
+	NET_UDP_BATCH = 32, /* datagrams read per wake-up */
+	/* UDP receive buffer asked for: a quarter second or more of
+	 * requests at 10,000 a second, so that a scheduling pause of the
+	 * loop does not drop them (the peers' retransmissions would then
+	 * cost more than the pause) */
+	NET_UDP_RCVBUF_BYTES = 4 * 1024 * 1024,
 	NET_RX_SLACK_BYTES = 4096, /* read watermark above max_msg */
 	NET_TX_QUEUE_MSGS = 16,	   /* send queue cap, in max messages */
 	NET_DEFAULT_MAX_FLOWS = 4096,

@@ -112,6 +112,23 @@ static void udp_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A receive buffer of NET_UDP_RCVBUF_BYTES: beyond net.core.rmem_max
+ * when the process may (CAP_NET_ADMIN), else as far as rmem_max lets.
+ * Best effort: the default buffer still works, it just overflows
+ * sooner under load. */
+static void udp_grow_rcvbuf(int fd)
+{
+	int want = NET_UDP_RCVBUF_BYTES;
+
+#ifdef SO_RCVBUFFORCE
+	if (!setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)))
+		return;
+#endif
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want)))
+		net_debug("UDP receive buffer of %d bytes refused: %s", want,
+			  strerror(errno));
+}
+
 int net_udp_open(struct udp_sock **out, struct net *n,
 		 const struct net_addr *bind_addr)
 {
@@ -121,6 +138,7 @@ int net_udp_open(struct udp_sock **out, struct net *n,
 	fd = net_listen_socket(bind_addr, SOCK_DGRAM);
 	if (fd < 0)
 		return fd;
+	udp_grow_rcvbuf(fd);
 	s = mem_zalloc(sizeof(*s));
 	if (!s) {
 		close(fd);

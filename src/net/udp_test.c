@@ -312,3 +312,56 @@ TEST(net_new_bad_args)
 	event_base_free(base);
 	return 0;
 }
+
+/* net.core.rmem_max, or -1 when it cannot be read */
+static long rmem_max(void)
+{
+	char line[64];
+	FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fgets(line, sizeof(line), f)) {
+		char *end;
+
+		v = strtol(line, &end, 10);
+		if (end == line)
+			v = -1;
+	}
+	fclose(f);
+	return v;
+}
+
+/* A listening UDP socket asks for NET_UDP_RCVBUF_BYTES: with the right to
+ * exceed rmem_max it gets them, else as much as rmem_max allows (Linux
+ * reports twice the size set, for its bookkeeping). */
+static int udp_rcvbuf_grown(void)
+{
+	struct tnet t;
+	uint16_t port = 0;
+	long max = rmem_max(), floor;
+	int got = 0, rc = -1;
+	socklen_t len = sizeof(got);
+
+	if (tnet_init(&t, NULL))
+		return -1;
+	if (net_listen(t.n, NET_UDP, "127.0.0.1", 0, &port) || !t.n->udp ||
+	    getsockopt(t.n->udp->fd, SOL_SOCKET, SO_RCVBUF, &got, &len))
+		TNET_FAIL();
+	/* the default (rmem_default, not doubled) stays below this */
+	floor = max > 0 && max < NET_UDP_RCVBUF_BYTES ? max
+						      : NET_UDP_RCVBUF_BYTES;
+	if (got < 2 * floor)
+		TNET_FAIL();
+	rc = 0;
+out:
+	tnet_fini(&t);
+	return rc;
+}
+
+TEST(net_udp_receive_buffer_grown)
+{
+	TEST_EQ_INT(udp_rcvbuf_grown(), 0);
+	return 0;
+}

@@ -59,7 +59,7 @@ static bool method_matches(const struct txn_srv *st, const struct sip_msg *m,
 	 * CANCEL is a transaction of its own */
 	if (m->method_id == SIP_METHOD_ACK)
 		return st->is_invite;
-	return slice_eq(st->req->method, m->method);
+	return slice_eq(st->key.method, m->method);
 }
 
 static bool rfc2543_matches(const struct txn_srv *st, const struct sip_msg *m,
@@ -85,7 +85,8 @@ static bool rfc2543_matches(const struct txn_srv *st, const struct sip_msg *m,
 static bool matches(const struct txn_srv *st, const struct sip_msg *m,
 		    enum txn_match_as as)
 {
-	const struct sip_via *a = &st->req->via, *b = &m->via;
+	const struct txn_srv_key *a = &st->key;
+	const struct sip_via *b = &m->via;
 	bool is_3261 = txn_branch_is_rfc3261(b->branch);
 
 	if (is_3261 != st->is_rfc3261 || !method_matches(st, m, as))

@@ -20,9 +20,8 @@ static void set_state(struct txn_srv *st, enum txn_srv_state next)
 {
 	if (log_enabled(LOG_LEVEL_DEBUG))
 		log_msg(LOG_LEVEL_DEBUG, TXN_LOG, "server %.*s %.*s: %s -> %s",
-			SLICE_FMT(st->req->method),
-			SLICE_FMT(st->req->via.branch), state_names[st->state],
-			state_names[next]);
+			SLICE_FMT(st->key.method), SLICE_FMT(st->key.branch),
+			state_names[st->state], state_names[next]);
 	st->state = next;
 }
 
@@ -39,6 +38,7 @@ static void srv_destroy(struct txn_srv *st)
 	txn_timer_free(&st->ev_retx);
 	txn_timer_free(&st->ev_timeout);
 	sip_msg_free(st->req);
+	mem_free(st->key_buf);
 	X509_free(st->src.peer_cert);
 	mem_free(st->top_via);
 	mem_free(st->resp);
@@ -55,9 +55,48 @@ struct txn_srv *txn_srv_ref(struct txn_srv *st)
 
 struct txn_srv *txn_srv_unref(struct txn_srv *st)
 {
-	if (st && --st->refs == 0)
+	if (!st)
+		return NULL;
+	if (--st->refs == 0)
 		srv_destroy(st);
+	else if (st->refs == 1 && st->l)
+		txn_srv_compact(st); /* the layer's is the last reference */
 	return NULL;
+}
+
+void txn_srv_compact(struct txn_srv *st)
+{
+	struct txn_srv_key *k = &st->key;
+	size_t n = k->branch.len + k->host.len + k->method.len;
+	char *p, *resp;
+
+	/* an INVITE's request is needed to match its ACK (§17.2.1), an
+	 * RFC 2543 request is matched on most of its header fields, and a
+	 * request someone else holds a reference to is still theirs */
+	if (!st->l || st->refs != 1 || st->is_invite || !st->is_rfc3261 ||
+	    st->state != TXN_SRV_COMPLETED || !st->req)
+		return;
+	p = mem_alloc(n ? n : 1);
+	if (!p)
+		return; /* the request simply stays */
+	memcpy(p, k->branch.p, k->branch.len);
+	memcpy(p + k->branch.len, k->host.p, k->host.len);
+	memcpy(p + k->branch.len + k->host.len, k->method.p, k->method.len);
+	k->host = slice_of(p + k->branch.len, k->host.len);
+	k->method = slice_of(p + k->branch.len + k->host.len, k->method.len);
+	k->branch = slice_of(p, k->branch.len);
+	st->key_buf = p;
+	sip_msg_free(st->req);
+	st->req = NULL;
+	/* the stamped Via went into the response already */
+	mem_free(st->top_via);
+	st->top_via = NULL;
+	X509_free(st->src.peer_cert);
+	st->src.peer_cert = NULL;
+	/* the response was built in a buffer with room to grow */
+	resp = st->resp ? mem_realloc(st->resp, st->resp_len + 1) : NULL;
+	if (resp)
+		st->resp = resp;
 }
 
 const struct sip_msg *txn_srv_msg(const struct txn_srv *st)
@@ -489,15 +528,25 @@ static void srv_start(struct txn_layer *l, const struct net_rx *rx,
 	st->refs = 1; /* the layer's, dropped at Terminated */
 	st->l = l;
 	st->req = m;
+	st->key = (struct txn_srv_key){
+		.branch = m->via.branch,
+		.host = m->via.host,
+		.method = m->method,
+		.port = m->via.port,
+		.has_port = m->via.has_port,
+	};
 	st->is_invite = m->method_id == SIP_METHOD_INVITE;
 	st->is_reliable = rx->proto != NET_UDP;
 	st->is_rfc3261 = txn_branch_is_rfc3261(m->via.branch);
 	st->state = st->is_invite ? TXN_SRV_PROCEEDING : TXN_SRV_TRYING;
 	source_fill(&st->src, rx);
 	txn_response_dest(&m->via, rx, &st->dest);
-	st->ev_retx = txn_timer_new(l, on_retx, st);
+	/* Timer G and the 100 timer are the INVITE's only */
+	if (st->is_invite)
+		st->ev_retx = txn_timer_new(l, on_retx, st);
 	st->ev_timeout = txn_timer_new(l, on_timeout, st);
-	if (!st->ev_retx || !st->ev_timeout || stamp_top_via(st, rx)) {
+	if ((st->is_invite && !st->ev_retx) || !st->ev_timeout ||
+	    stamp_top_via(st, rx)) {
 		st->l = NULL;
 		txn_srv_unref(st);
 		l->stats.dropped++;

@@ -681,23 +681,120 @@ TEST(txn_srv_to_tag_consistent)
 /* A folded top Via: the response carries it on one line, stamped. */
 TEST(txn_srv_folded_via)
 {
-	static const char req[] = "OPTIONS sip:a@example.test SIP/2.0\r\n"
-				  "Via: SIP/2.0/UDP ua.example.test\r\n"
-				  " ;branch=z9hG4bKfold;rport, SIP/2.0/UDP p\r\n"
-				  "From: <sip:b@example.test>;tag=1\r\n"
-				  "To: <sip:a@example.test>\r\n"
-				  "Call-ID: fold@example.test\r\n"
-				  "CSeq: 1 OPTIONS\r\n"
-				  "Content-Length: 0\r\n\r\n";
+	static const char req[] =
+		"OPTIONS sip:a@example.test SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP ua.example.test\r\n"
+		" ;branch=z9hG4bKfold;rport, SIP/2.0/UDP p\r\n"
+		"From: <sip:b@example.test>;tag=1\r\n"
+		"To: <sip:a@example.test>\r\n"
+		"Call-ID: fold@example.test\r\n"
+		"CSeq: 1 OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n";
 	struct fx f;
 
 	TEST_ASSERT(!fx_init(&f, 10));
 	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, req);
 	TEST_EQ_INT(f.n_sent, 1);
-	TEST_ASSERT(fx_sent_has(&f, 0,
-				"\r\nVia: SIP/2.0/UDP ua.example.test "
-				";branch=z9hG4bKfold;rport=5070;"
-				"received=192.0.2.10, SIP/2.0/UDP p\r\nFrom: "));
+	TEST_ASSERT(
+		fx_sent_has(&f, 0,
+			    "\r\nVia: SIP/2.0/UDP ua.example.test "
+			    ";branch=z9hG4bKfold;rport=5070;"
+			    "received=192.0.2.10, SIP/2.0/UDP p\r\nFrom: "));
+	fx_fini(&f);
+	return 0;
+}
+
+/* A non-INVITE in Completed that only the layer holds keeps its match key
+ * and its response, not the request: retransmissions still get the
+ * response, the key still tells transactions apart (§17.2.3). */
+TEST(txn_srv_completed_non_invite_compacted)
+{
+	struct fx f;
+	struct txn_srv *st;
+	char req[1024], other[1024];
+
+	TEST_ASSERT(!fx_init(&f, 10));
+	f.mode = FX_HOLD;
+	fx_fmt(req, sizeof(req),
+	       &(struct fx_req){.branch = B1, .has_rport = true});
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, req);
+	st = f.held;
+	TEST_ASSERT(st && st->top_via);
+	TEST_EQ_INT(txn_srv_reply(st, 404, NULL, NULL), 0);
+	/* the handler still holds it: the request stays */
+	TEST_ASSERT(txn_srv_msg(st) && !st->key_buf);
+	f.held = txn_srv_unref(f.held);
+	TEST_ASSERT(!st->req && st->key_buf && !st->top_via);
+	TEST_EQ_INT(txn_layer_active(f.l), 1);
+	/* the retransmission: the same bytes again, no new request */
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, req);
+	TEST_EQ_INT(f.n_requests, 1);
+	TEST_EQ_INT(f.n_sent, 2);
+	TEST_EQ_INT(f.sent[1].len, f.sent[0].len);
+	TEST_ASSERT(!memcmp(f.sent[1].data, f.sent[0].data, f.sent[0].len));
+	TEST_EQ_INT(fx_sent_status(&f, 1), 404);
+	/* the branch compares case-insensitively */
+	fx_fmt(other, sizeof(other),
+	       &(struct fx_req){.branch = "z9hG4bKSRV1", .has_rport = true});
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, other);
+	TEST_EQ_INT(f.n_requests, 1);
+	TEST_EQ_INT(f.n_sent, 3);
+	/* another method, or another sent-by, is another transaction */
+	f.mode = FX_REPLY;
+	f.reply_status = 200;
+	fx_fmt(other, sizeof(other),
+	       &(struct fx_req){.method = "OPTIONS", .branch = B1});
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, other);
+	TEST_EQ_INT(f.n_requests, 2);
+	fx_fmt(other, sizeof(other),
+	       &(struct fx_req){.branch = B1, .sent_by = "192.0.2.10:5071"});
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5071, other);
+	TEST_EQ_INT(f.n_requests, 3);
+	fx_fmt(other, sizeof(other),
+	       &(struct fx_req){.branch = B1, .sent_by = "192.0.2.11:5070"});
+	fx_rx(&f, NET_UDP, "192.0.2.11", 5070, other);
+	TEST_EQ_INT(f.n_requests, 4);
+	TEST_EQ_INT(txn_layer_active(f.l), 4);
+	/* Timer J still ends them */
+	fx_run_ms(&f, 750);
+	TEST_EQ_INT(txn_layer_active(f.l), 0);
+	fx_fini(&f);
+	return 0;
+}
+
+/* What keeps its request in Completed: an INVITE (its ACK is matched
+ * against it) and an RFC 2543 request (matched on its header fields). */
+TEST(txn_srv_compact_keeps_invite_and_rfc2543)
+{
+	struct fx f;
+	struct txn_srv *st;
+	char req[1024], ack[1024];
+
+	TEST_ASSERT(!fx_init(&f, 10));
+	f.mode = FX_HOLD;
+	fx_fmt(req, sizeof(req),
+	       &(struct fx_req){.method = "INVITE", .branch = B1});
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, req);
+	st = f.held;
+	TEST_EQ_INT(txn_srv_reply(st, 486, NULL, NULL), 0);
+	f.held = txn_srv_unref(f.held);
+	TEST_ASSERT(st->req && !st->key_buf);
+	fx_fmt(ack, sizeof(ack),
+	       &(struct fx_req){.method = "ACK", .branch = B1});
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, ack);
+	TEST_EQ_INT(st->state, TXN_SRV_CONFIRMED);
+
+	/* RFC 2543: no magic cookie in the branch */
+	fx_fmt(req, sizeof(req), &(struct fx_req){.call_id = "old@x"});
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, req);
+	st = f.held;
+	TEST_ASSERT(st && !st->is_rfc3261);
+	TEST_EQ_INT(txn_srv_reply(st, 200, NULL, NULL), 0);
+	f.held = txn_srv_unref(f.held);
+	TEST_ASSERT(st->req && !st->key_buf);
+	fx_rx(&f, NET_UDP, "192.0.2.10", 5070, req);
+	TEST_EQ_INT(f.n_requests, 2);
+	TEST_EQ_INT(fx_sent_status(&f, f.n_sent - 1), 200);
 	fx_fini(&f);
 	return 0;
 }

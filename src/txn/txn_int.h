@@ -172,6 +172,15 @@ enum txn_srv_state {
 	TXN_SRV_TERMINATED,
 };
 
+/* What §17.2.3 matches an RFC 3261 request on: the top Via's branch and
+ * sent-by, and the method. It points into the request until the request
+ * is let go (txn_srv_compact), then into key_buf. */
+struct txn_srv_key {
+	struct slice branch, host, method;
+	uint16_t port;
+	bool has_port;
+};
+
 struct txn_srv {
 	struct txn_hnode hnode; /* in l->srv_tab while not terminated */
 	struct txn_layer *l;	/* NULL once terminated */
@@ -181,8 +190,10 @@ struct txn_srv {
 	bool is_reliable;
 	bool is_rfc3261; /* branch with the magic cookie */
 	bool has_resp;
-	bool is_auto_100; /* the last response is the layer's 100 */
-	struct sip_msg *req;
+	bool is_auto_100;    /* the last response is the layer's 100 */
+	struct sip_msg *req; /* NULL once compacted */
+	struct txn_srv_key key;
+	char *key_buf; /* the key's bytes once req is gone */
 	struct txn_source src;
 	struct net_dest dest;
 	char *top_via; /* stamped top via-parm, or NULL when unchanged */
@@ -191,7 +202,7 @@ struct txn_srv {
 	unsigned resp_status;
 	char tag[TXN_TAG_LEN + 1]; /* To tag we answer with ("" none yet) */
 	char *resp_tag;		  /* To tag of a raw final, for RFC 2543 ACKs */
-	struct event *ev_retx;	  /* G, or the 100 Trying timer */
+	struct event *ev_retx;	  /* G, or the 100 Trying timer: INVITE */
 	struct event *ev_timeout; /* guard, J, H, I */
 	unsigned retx_ms;
 };
@@ -202,6 +213,11 @@ void txn_srv_rx(struct txn_layer *l, const struct net_rx *rx,
 /* End it now: timers off, out of the table, the layer's reference
  * dropped. No callbacks. */
 void txn_srv_terminate(struct txn_srv *st);
+/* A non-INVITE server transaction in Completed that only the layer holds
+ * keeps no more than its match key and its response for Timer J (64*T1
+ * on UDP): the request, its Via stamp and the spare bytes of the
+ * response go. Idempotent; a no-op for anything else. */
+void txn_srv_compact(struct txn_srv *st);
 
 /* ---- match.c: RFC 3261 §17.2.3 and §17.1.3 ------------------------------ */
 
