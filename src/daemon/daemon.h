@@ -22,9 +22,9 @@ struct sipcertd;
 struct userdb;
 
 struct userdb_user {
-	char *aor;		/* "sip:alice@example.test" (AOR normal form) */
-	char ha1_md5[33];	/* lower-case hex */
-	char ha1_sha256[65];	/* lower-case hex */
+	char *aor;	     /* "sip:alice@example.test" (AOR normal form) */
+	char ha1_md5[33];    /* lower-case hex */
+	char ha1_sha256[65]; /* lower-case hex */
 };
 
 int userdb_new(struct userdb **out);
@@ -48,18 +48,18 @@ int userdb_each(const struct userdb *db,
 struct auth;
 
 struct auth_opts {
-	const char *realm;	      /* the domain */
-	unsigned nonce_lifetime_s;    /* stale=true after this; 0: 300 */
-	unsigned max_failures;	      /* per source before back-off; 0: 5 */
-	unsigned backoff_s;	      /* first back-off; doubles; 0: 30 */
-	const unsigned char *secret;  /* nonce key; NULL: random per start */
+	const char *realm;	     /* the domain */
+	unsigned nonce_lifetime_s;   /* stale=true after this; 0: 300 */
+	unsigned max_failures;	     /* per source before back-off; 0: 5 */
+	unsigned backoff_s;	     /* first back-off; doubles; 0: 30 */
+	const unsigned char *secret; /* nonce key; NULL: random per start */
 	size_t secret_len;
 	/* What to offer and accept, most preferred first (RFC 8760 §2.4);
 	 * n_algs 0: SHA-256 then MD5. Only SIP_DIGEST_SHA256 and _MD5. */
 	enum sip_digest_alg algs[2];
 	size_t n_algs;
-	unsigned max_nonces;	      /* nonce-count records; 0: 65536 */
-	unsigned max_sources;	      /* failure counters; 0: 65536 */
+	unsigned max_nonces;  /* nonce-count records; 0: 65536 */
+	unsigned max_sources; /* failure counters; 0: 65536 */
 	/* Clock in milliseconds; NULL: the wall clock (nonces carry their
 	 * issue time, so nodes sharing the secret must agree). Tests
 	 * inject one. */
@@ -68,21 +68,21 @@ struct auth_opts {
 };
 
 enum auth_verdict {
-	AUTH_OK = 0,	  /* credentials valid: *aor_out names the user */
-	AUTH_CHALLENGE,	  /* send 401/407 with the challenge headers */
-	AUTH_FORBIDDEN,	  /* 403: wrong user for this AOR, or backing off */
+	AUTH_OK = 0,	/* credentials valid: *aor_out names the user */
+	AUTH_CHALLENGE, /* send 401/407 with the challenge headers */
+	AUTH_FORBIDDEN, /* 403: wrong user for this AOR, or backing off */
 };
 
 struct auth_result {
 	enum auth_verdict verdict;
-	unsigned status;	   /* 401, 407 or 403 (0 for AUTH_OK); 500
-				    * (AUTH_FORBIDDEN) when out of memory */
-	const char *reason;	   /* reason phrase for the answer */
+	unsigned status;    /* 401, 407 or 403 (0 for AUTH_OK); 500
+			     * (AUTH_FORBIDDEN) when out of memory */
+	const char *reason; /* reason phrase for the answer */
 	/* for AUTH_CHALLENGE: complete header lines ("WWW-Authenticate: ...")
 	 * offering SHA-256 then MD5, qop=auth, stale when the nonce expired */
 	char hdrs[2][512];
 	size_t n_hdrs;
-	char aor[256];		   /* for AUTH_OK: the authenticated AOR */
+	char aor[256]; /* for AUTH_OK: the authenticated AOR */
 };
 
 int auth_new(struct auth **out, const struct auth_opts *o,
@@ -125,13 +125,13 @@ struct registrar_opts {
 };
 
 struct binding {
-	char *contact;	 /* the Contact URI as registered */
+	char *contact;		/* the Contact URI as registered */
 	uint64_t expires_at_ms; /* loop_now_ms() clock */
 	uint32_t expires_s;	/* as granted */
 	char *call_id;
 	uint32_t cseq;
-	uint16_t q;		 /* per mille */
-	struct txn_source src;	 /* the flow it came over (for routing) */
+	uint16_t q;	       /* per mille */
+	struct txn_source src; /* the flow it came over (for routing) */
 };
 
 int registrar_new(struct registrar **out, const struct registrar_opts *o);
@@ -141,8 +141,7 @@ void registrar_free(struct registrar *r);
  * Min-Expires, 400 for a bad Contact or '*' misuse, 500 on out of order
  * CSeq per §10.3 step 7). Bindings are soft state kept in memory;
  * store_sync (if not NULL) is told about each change for persistence. */
-void registrar_handle(struct registrar *r, struct txn_srv *st,
-		      const char *aor);
+void registrar_handle(struct registrar *r, struct txn_srv *st, const char *aor);
 
 /* What registrar_handle() answers, decided without a transaction. */
 struct registrar_answer {

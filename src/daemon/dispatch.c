@@ -70,8 +70,8 @@ static void handle_options(struct sipcertd *d, struct txn_srv *st)
 
 /* The AOR a REGISTER is for: its To, in the store's normal form, and only
  * of our own domain (RFC 3261 §10.3 steps 1 and 5). */
-static int register_aor(struct sipcertd *d, const struct sip_msg *m,
-			char *aor, size_t n)
+static int register_aor(struct sipcertd *d, const struct sip_msg *m, char *aor,
+			size_t n)
 {
 	const struct sip_uri *to = &m->to.uri;
 
@@ -121,8 +121,7 @@ static void handle_register(struct sipcertd *d, struct txn_srv *st)
 		break;
 	case AUTH_CHALLENGE: {
 		const char *hdrs[2] = {res.hdrs[0], res.hdrs[1]};
-		struct txn_reply_opts o = {.hdrs = hdrs,
-					   .n_hdrs = res.n_hdrs};
+		struct txn_reply_opts o = {.hdrs = hdrs, .n_hdrs = res.n_hdrs};
 
 		d->stats.auth_challenges++;
 		(void)txn_srv_reply(st, res.status, res.reason, &o);

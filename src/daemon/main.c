@@ -124,8 +124,8 @@ static int start_tls(struct sipcertd *d)
 	struct net_tls_server_opts o = {
 		.cert_file = d->cfg.domain.cert,
 		.key_file = d->cfg.domain.key,
-		.ca_file = d->cfg.tls.client_ca[0] ? d->cfg.tls.client_ca
-						    : NULL,
+		.ca_file =
+			d->cfg.tls.client_ca[0] ? d->cfg.tls.client_ca : NULL,
 		.require_client_cert = d->cfg.tls.require_client_cert,
 	};
 	int err;
@@ -245,8 +245,8 @@ static int start_services(struct sipcertd *d)
 				: SIP_DIGEST_SHA256;
 	err = store_open(&d->store, d->cfg.store.url);
 	if (err) {
-		log_msg(LOG_LEVEL_ERR, "main", "store %s: %s",
-			d->cfg.store.url, store_last_error(NULL));
+		log_msg(LOG_LEVEL_ERR, "main", "store %s: %s", d->cfg.store.url,
+			store_last_error(NULL));
 		return err;
 	}
 	err = userdb_new(&d->users);
@@ -305,8 +305,8 @@ static int start_control(struct sipcertd *d)
 	int err = store_open(&d->control_store, d->cfg.store.url);
 
 	if (err) {
-		log_msg(LOG_LEVEL_ERR, "main", "store %s: %s",
-			d->cfg.store.url, store_last_error(NULL));
+		log_msg(LOG_LEVEL_ERR, "main", "store %s: %s", d->cfg.store.url,
+			store_last_error(NULL));
 		return err;
 	}
 	o.store = d->control_store;
