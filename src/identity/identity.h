@@ -104,8 +104,8 @@ int identity_digest_string_body(const struct sip_msg *m, struct slice body,
  * Returns 0; -EBADMSG as identity_digest_string(); -EINVAL for an
  * unknown alg or a key that is not RSA; -EPROTO from OpenSSL; out's
  * -ENOMEM / -EMSGSIZE. out is unchanged on failure. */
-int identity_sign(EVP_PKEY *key, enum identity_alg alg,
-		  const struct sip_msg *m, struct buf *identity_value);
+int identity_sign(EVP_PKEY *key, enum identity_alg alg, const struct sip_msg *m,
+		  struct buf *identity_value);
 /* Append the Identity-Info value "<url>;alg=NAME". The URL must be a
  * non-empty absoluteURI without white space, "<", ">" or DQUOTE
  * (-EINVAL otherwise). out is unchanged on failure. */
@@ -115,15 +115,15 @@ int identity_info_value(const char *url, enum identity_alg alg,
 /* ---- verification (RFC 4474 §6, verify.c) -------------------------------- */
 
 enum identity_status {
-	IDENTITY_OK,		 /* the signature verifies */
-	IDENTITY_MISSING,	 /* no Identity header (§6: 428 Use Identity) */
-	IDENTITY_MISSING_INFO,	 /* no Identity-Info header */
-	IDENTITY_BAD_SYNTAX,	 /* malformed Identity, Identity-Info, a
-				  * digest part, or two of a header */
-	IDENTITY_UNKNOWN_ALG,	 /* alg not in the table (§6: 438) */
-	IDENTITY_BAD_SIGNATURE,	 /* does not verify (§6: 438 Invalid) */
-	IDENTITY_MISSING_DATE,	 /* no Date header (§9 requires it) */
-	IDENTITY_STALE_DATE,	 /* Date too far from now (§6 step 4) */
+	IDENTITY_OK,		/* the signature verifies */
+	IDENTITY_MISSING,	/* no Identity header (§6: 428 Use Identity) */
+	IDENTITY_MISSING_INFO,	/* no Identity-Info header */
+	IDENTITY_BAD_SYNTAX,	/* malformed Identity, Identity-Info, a
+				 * digest part, or two of a header */
+	IDENTITY_UNKNOWN_ALG,	/* alg not in the table (§6: 438) */
+	IDENTITY_BAD_SIGNATURE, /* does not verify (§6: 438 Invalid) */
+	IDENTITY_MISSING_DATE,	/* no Date header (§9 requires it) */
+	IDENTITY_STALE_DATE,	/* Date too far from now (§6 step 4) */
 };
 
 /* "ok", "missing-identity", ... for logs. */
