@@ -65,6 +65,9 @@ struct store_ops {
 	int (*sub_get)(struct store *st, const char *id,
 		       struct store_sub **out);
 	int (*sub_del)(struct store *st, const char *id);
+	int (*sub_apply)(struct store *st, const struct store_sub *const *puts,
+			 size_t n_puts, const char *const *dels, size_t n_dels,
+			 size_t *n_skipped);
 	int (*sub_list)(struct store *st, const struct store_sub_filter *f,
 			struct store_vec *out);
 	int (*sub_purge)(struct store *st, int64_t now, size_t *n);

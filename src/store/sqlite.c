@@ -315,6 +315,7 @@ static const struct store_ops sqlite_ops = {
 	.sub_put = store_sqlite_sub_put,
 	.sub_get = store_sqlite_sub_get,
 	.sub_del = store_sqlite_sub_del,
+	.sub_apply = store_sqlite_sub_apply,
 	.sub_list = store_sqlite_sub_list,
 	.sub_purge = store_sqlite_sub_purge,
 };

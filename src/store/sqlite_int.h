@@ -40,6 +40,7 @@ enum sq_stmt {
 	SQ_SUB_PUT,
 	SQ_SUB_GET,
 	SQ_SUB_DEL,
+	SQ_SUB_APPLY_PUT,
 	SQ_SUB_LIST,
 	SQ_SUB_PURGE,
 	SQ_N_STMTS
@@ -140,6 +141,10 @@ int store_sqlite_sub_put(struct store *st, const struct store_sub *sub);
 int store_sqlite_sub_get(struct store *st, const char *id,
 			 struct store_sub **out);
 int store_sqlite_sub_del(struct store *st, const char *id);
+int store_sqlite_sub_apply(struct store *st,
+			   const struct store_sub *const *puts, size_t n_puts,
+			   const char *const *dels, size_t n_dels,
+			   size_t *n_skipped);
 int store_sqlite_sub_list(struct store *st, const struct store_sub_filter *f,
 			  struct store_vec *out);
 int store_sqlite_sub_purge(struct store *st, int64_t now, size_t *n);

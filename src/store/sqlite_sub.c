@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* store: subscriptions with their dialog state (RFC 6665 §4.1, RFC 3261
- * §12), in SQLite, so a restarted notifier resumes them. */
+ * §12), in SQLite, so a restarted notifier resumes them; batches of puts
+ * and deletes in one transaction (group commit). */
 #include "store/sqlite_int.h"
 
 #define SUB_COLS                                                               \
@@ -34,6 +35,44 @@ static int sub_read(struct sq *s, sqlite3_stmt *q, struct store_sub **out)
 	return store_sub_dup(out, &sub);
 }
 
+/* Insert, or update every column of the row with the same id. */
+#define SUB_UPSERT                                                             \
+	" ON CONFLICT (id) DO UPDATE SET"                                      \
+	" aor = excluded.aor, package = excluded.package,"                     \
+	" call_id = excluded.call_id, local_tag = excluded.local_tag,"         \
+	" remote_tag = excluded.remote_tag, local_uri = excluded.local_uri,"   \
+	" remote_uri = excluded.remote_uri,"                                   \
+	" remote_target = excluded.remote_target,"                             \
+	" route_set = excluded.route_set, local_cseq = excluded.local_cseq,"   \
+	" remote_cseq = excluded.remote_cseq, flow = excluded.flow,"           \
+	" expires_at = excluded.expires_at,"                                   \
+	" last_notify_at = excluded.last_notify_at, state = excluded.state"
+
+#define SUB_PARAMS                                                             \
+	"?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "   \
+	"?16"
+
+/* Bind sub to ?1..?16 in SUB_COLS order; the result chains through *rc. */
+static void sub_bind(sqlite3_stmt *q, const struct store_sub *sub, int *rc)
+{
+	store_sqlite_bind_text(q, 1, sub->id, rc);
+	store_sqlite_bind_text(q, 2, sub->aor, rc);
+	store_sqlite_bind_text(q, 3, sub->package, rc);
+	store_sqlite_bind_text(q, 4, sub->call_id, rc);
+	store_sqlite_bind_text(q, 5, sub->local_tag, rc);
+	store_sqlite_bind_text(q, 6, sub->remote_tag, rc);
+	store_sqlite_bind_text(q, 7, sub->local_uri, rc);
+	store_sqlite_bind_text(q, 8, sub->remote_uri, rc);
+	store_sqlite_bind_text(q, 9, sub->remote_target, rc);
+	store_sqlite_bind_text(q, 10, sub->route_set, rc);
+	store_sqlite_bind_i64(q, 11, sub->local_cseq, rc);
+	store_sqlite_bind_i64(q, 12, sub->remote_cseq, rc);
+	store_sqlite_bind_text(q, 13, sub->flow, rc);
+	store_sqlite_bind_i64(q, 14, sub->expires_at, rc);
+	store_sqlite_bind_i64(q, 15, sub->last_notify_at, rc);
+	store_sqlite_bind_text(q, 16, sub->state, rc);
+}
+
 int store_sqlite_sub_put(struct store *st, const struct store_sub *sub)
 {
 	struct sq *s = sq_of(st);
@@ -41,44 +80,14 @@ int store_sqlite_sub_put(struct store *st, const struct store_sub *sub)
 	int rc = SQLITE_OK;
 	int err;
 
-	err = store_sqlite_stmt(
-		s, SQ_SUB_PUT,
-		"INSERT INTO subscriptions (" SUB_COLS ")"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?13, ?14, ?15, ?16)"
-		" ON CONFLICT (id) DO UPDATE SET"
-		" aor = excluded.aor, package = excluded.package,"
-		" call_id = excluded.call_id,"
-		" local_tag = excluded.local_tag,"
-		" remote_tag = excluded.remote_tag,"
-		" local_uri = excluded.local_uri,"
-		" remote_uri = excluded.remote_uri,"
-		" remote_target = excluded.remote_target,"
-		" route_set = excluded.route_set,"
-		" local_cseq = excluded.local_cseq,"
-		" remote_cseq = excluded.remote_cseq,"
-		" flow = excluded.flow, expires_at = excluded.expires_at,"
-		" last_notify_at = excluded.last_notify_at,"
-		" state = excluded.state",
-		&q);
+	/* the foreign key on aor fails the put when it is not a user */
+	err = store_sqlite_stmt(s, SQ_SUB_PUT,
+				"INSERT INTO subscriptions (" SUB_COLS ")"
+				" VALUES (" SUB_PARAMS ")" SUB_UPSERT,
+				&q);
 	if (err)
 		return err;
-	store_sqlite_bind_text(q, 1, sub->id, &rc);
-	store_sqlite_bind_text(q, 2, sub->aor, &rc);
-	store_sqlite_bind_text(q, 3, sub->package, &rc);
-	store_sqlite_bind_text(q, 4, sub->call_id, &rc);
-	store_sqlite_bind_text(q, 5, sub->local_tag, &rc);
-	store_sqlite_bind_text(q, 6, sub->remote_tag, &rc);
-	store_sqlite_bind_text(q, 7, sub->local_uri, &rc);
-	store_sqlite_bind_text(q, 8, sub->remote_uri, &rc);
-	store_sqlite_bind_text(q, 9, sub->remote_target, &rc);
-	store_sqlite_bind_text(q, 10, sub->route_set, &rc);
-	store_sqlite_bind_i64(q, 11, sub->local_cseq, &rc);
-	store_sqlite_bind_i64(q, 12, sub->remote_cseq, &rc);
-	store_sqlite_bind_text(q, 13, sub->flow, &rc);
-	store_sqlite_bind_i64(q, 14, sub->expires_at, &rc);
-	store_sqlite_bind_i64(q, 15, sub->last_notify_at, &rc);
-	store_sqlite_bind_text(q, 16, sub->state, &rc);
+	sub_bind(q, sub, &rc);
 	return store_sqlite_run(s, q, rc, "put subscription", NULL);
 }
 
@@ -108,11 +117,10 @@ int store_sqlite_sub_get(struct store *st, const char *id,
 	return err;
 }
 
-int store_sqlite_sub_del(struct store *st, const char *id)
+/* Delete the subscription id; n gets 1, or 0 when there was none. */
+static int sub_del_run(struct sq *s, const char *id, size_t *n)
 {
-	struct sq *s = sq_of(st);
 	sqlite3_stmt *q = NULL;
-	size_t n = 0;
 	int rc = SQLITE_OK;
 	int err;
 
@@ -121,12 +129,85 @@ int store_sqlite_sub_del(struct store *st, const char *id)
 	if (err)
 		return err;
 	store_sqlite_bind_text(q, 1, id, &rc);
-	err = store_sqlite_run(s, q, rc, "delete subscription", &n);
+	return store_sqlite_run(s, q, rc, "delete subscription", n);
+}
+
+int store_sqlite_sub_del(struct store *st, const char *id)
+{
+	struct sq *s = sq_of(st);
+	size_t n = 0;
+	int err;
+
+	err = sub_del_run(s, id, &n);
 	if (!err && !n) {
 		store_err_set(st, "delete subscription: no subscription %s",
 			      id);
 		err = -ENOENT;
 	}
+	return err;
+}
+
+/* The batch's work under the write lock. A put checks in the same
+ * statement that its AOR is a user: a user deleted by another connection
+ * before BEGIN IMMEDIATE makes it change no row (skipped: deleting the
+ * user took its subscriptions with it, and a put must not bring one
+ * back), and no user can be deleted after it until COMMIT. */
+static int sub_apply_locked(struct sq *s, const struct store_sub *const *puts,
+			    size_t n_puts, const char *const *dels,
+			    size_t n_dels, size_t *n_skipped)
+{
+	sqlite3_stmt *q = NULL;
+	size_t skipped = 0;
+	int err;
+
+	/* a SELECT with a WHERE clause before ON CONFLICT: without it
+	 * SQLite would read ON as a join constraint */
+	err = store_sqlite_stmt(s, SQ_SUB_APPLY_PUT,
+				"INSERT INTO subscriptions (" SUB_COLS ")"
+				" SELECT " SUB_PARAMS
+				" WHERE EXISTS (SELECT 1 FROM users"
+				" WHERE aor = ?2)" SUB_UPSERT,
+				&q);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n_puts; i++) {
+		int rc = SQLITE_OK;
+		size_t n = 0;
+
+		sub_bind(q, puts[i], &rc);
+		err = store_sqlite_run(s, q, rc, "apply subscriptions", &n);
+		if (err)
+			return err;
+		if (!n)
+			skipped++;
+	}
+	for (size_t i = 0; i < n_dels; i++) {
+		/* an id not stored is no error: it ended already */
+		err = sub_del_run(s, dels[i], NULL);
+		if (err)
+			return err;
+	}
+	*n_skipped = skipped;
+	return 0;
+}
+
+int store_sqlite_sub_apply(struct store *st,
+			   const struct store_sub *const *puts, size_t n_puts,
+			   const char *const *dels, size_t n_dels,
+			   size_t *n_skipped)
+{
+	struct sq *s = sq_of(st);
+	size_t skipped = 0;
+	int err;
+
+	/* one transaction, so one fsync of the log for the whole batch */
+	err = store_sqlite_begin(s);
+	if (err)
+		return err;
+	err = store_sqlite_end(
+		s, sub_apply_locked(s, puts, n_puts, dels, n_dels, &skipped));
+	if (!err)
+		*n_skipped = skipped;
 	return err;
 }
 

@@ -548,6 +548,29 @@ int store_fp_list(struct store *st, const char *aor, struct store_fp ***out,
 
 /* ---- subscriptions ----------------------------------------------------- */
 
+static int sub_check(struct check *c, const struct store_sub *s)
+{
+	check_ptr(c, "subscription", s);
+	if (c->err)
+		return c->err;
+	check_text(c, "id", s->id, true);
+	check_text(c, "aor", s->aor, true);
+	check_text(c, "package", s->package, true);
+	/* RFC 3261 §12: a dialog is its Call-ID and both tags */
+	check_text(c, "call_id", s->call_id, true);
+	check_text(c, "local_tag", s->local_tag, true);
+	check_text(c, "remote_tag", s->remote_tag, true);
+	check_text(c, "local_uri", s->local_uri, true);
+	check_text(c, "remote_uri", s->remote_uri, true);
+	check_text(c, "remote_target", s->remote_target, true);
+	check_text(c, "route_set", s->route_set, false);
+	check_text(c, "flow", s->flow, false);
+	check_text(c, "state", s->state, true);
+	if (s->local_cseq > INT32_MAX || s->remote_cseq > INT32_MAX)
+		check_fail(c, -EINVAL, "cseq too large");
+	return c->err;
+}
+
 int store_sub_put(struct store *st, const struct store_sub *s)
 {
 	struct check c;
@@ -555,25 +578,7 @@ int store_sub_put(struct store *st, const struct store_sub *s)
 	if (!st)
 		return -EINVAL;
 	c = check_start(st, "store_sub_put");
-	check_ptr(&c, "subscription", s);
-	if (c.err)
-		return c.err;
-	check_text(&c, "id", s->id, true);
-	check_text(&c, "aor", s->aor, true);
-	check_text(&c, "package", s->package, true);
-	/* RFC 3261 §12: a dialog is its Call-ID and both tags */
-	check_text(&c, "call_id", s->call_id, true);
-	check_text(&c, "local_tag", s->local_tag, true);
-	check_text(&c, "remote_tag", s->remote_tag, true);
-	check_text(&c, "local_uri", s->local_uri, true);
-	check_text(&c, "remote_uri", s->remote_uri, true);
-	check_text(&c, "remote_target", s->remote_target, true);
-	check_text(&c, "route_set", s->route_set, false);
-	check_text(&c, "flow", s->flow, false);
-	check_text(&c, "state", s->state, true);
-	if (s->local_cseq > INT32_MAX || s->remote_cseq > INT32_MAX)
-		check_fail(&c, -EINVAL, "cseq too large");
-	if (c.err)
+	if (sub_check(&c, s))
 		return c.err;
 	return st->ops->sub_put(st, s);
 }
@@ -603,6 +608,46 @@ int store_sub_del(struct store *st, const char *id)
 	if (c.err)
 		return c.err;
 	return st->ops->sub_del(st, id);
+}
+
+/* Every record of the batch is checked before the backend starts, so a
+ * bad one fails the call with nothing written; the message names it. */
+int store_sub_apply(struct store *st, const struct store_sub *const *puts,
+		    size_t n_puts, const char *const *dels, size_t n_dels,
+		    size_t *n_skipped)
+{
+	char op[64];
+	struct check c;
+	size_t n = 0;
+	int err;
+
+	if (!st)
+		return -EINVAL;
+	c = check_start(st, "store_sub_apply");
+	if (n_puts)
+		check_ptr(&c, "puts", puts);
+	if (n_dels)
+		check_ptr(&c, "dels", dels);
+	for (size_t i = 0; i < n_puts && !c.err; i++) {
+		snprintf(op, sizeof(op), "store_sub_apply: puts[%zu]", i);
+		c.op = op;
+		(void)sub_check(&c, puts[i]);
+	}
+	for (size_t i = 0; i < n_dels && !c.err; i++) {
+		snprintf(op, sizeof(op), "store_sub_apply: dels[%zu]", i);
+		c.op = op;
+		check_text(&c, "id", dels[i], true);
+	}
+	if (c.err)
+		return c.err;
+	/* nothing to write: no transaction, no fsync */
+	if (n_puts || n_dels)
+		err = st->ops->sub_apply(st, puts, n_puts, dels, n_dels, &n);
+	else
+		err = 0;
+	if (!err && n_skipped)
+		*n_skipped = n;
+	return err;
 }
 
 int store_sub_list(struct store *st, const struct store_sub_filter *f,

@@ -243,6 +243,19 @@ struct store_sub_filter {
 int store_sub_put(struct store *st, const struct store_sub *s);
 int store_sub_get(struct store *st, const char *id, struct store_sub **out);
 int store_sub_del(struct store *st, const char *id);
+/* Apply many subscription changes in one transaction (group commit):
+ * every put inserts or updates its record (as store_sub_put()), every id
+ * in dels is deleted (an id not stored is no error). A put whose AOR is
+ * not (or no longer) a user is skipped, not an error: the user was
+ * deleted meanwhile; n_skipped (may be NULL) counts them. All or nothing
+ * otherwise: on any other failure nothing changed. Either array may be
+ * empty (NULL with 0). -EINVAL for NULL where a count is non-zero or a
+ * malformed record, -EBUSY, -EIO, -ENOMEM, -EMSGSIZE as elsewhere.
+ * The puts go first, in order, then the deletes: an id in both arrays
+ * ends deleted, and of two puts of one id the later wins. */
+int store_sub_apply(struct store *st, const struct store_sub *const *puts,
+		    size_t n_puts, const char *const *dels, size_t n_dels,
+		    size_t *n_skipped);
 /* Ordered by AOR, package, then id. A restart lists every AOR. */
 int store_sub_list(struct store *st, const struct store_sub_filter *f,
 		   struct store_sub ***out, size_t *n);
