@@ -296,5 +296,9 @@ int crypto_pkcs8_encrypt(EVP_PKEY *key, const char *pass, size_t pass_len,
  * iterations. */
 int crypto_pkcs8_decrypt(const void *der, size_t len, const char *pass,
 			 size_t pass_len, EVP_PKEY **out);
+/* Is der exactly one DER EncryptedPrivateKeyInfo (*encrypted true) or
+ * PrivateKeyInfo / OneAsymmetricKey (RFC 5958) (*encrypted false),
+ * nothing after it? 0, -EBADMSG. */
+int crypto_pkcs8_kind(const void *der, size_t len, bool *encrypted);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/crypto.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
@@ -471,4 +472,85 @@ out:
 	PBE2PARAM_free(pbe2);
 	X509_SIG_free(sig);
 	return err;
+}
+
+/* ---- telling the kinds apart ------------------------------------------ */
+
+/* OneAsymmetricKey (RFC 5958 §2), which PrivateKeyInfo is the v1 form of:
+ *   SEQUENCE { version INTEGER, privateKeyAlgorithm AlgorithmIdentifier,
+ *              privateKey OCTET STRING, attributes [0] IMPLICIT SET OF
+ *              Attribute OPTIONAL, publicKey [1] IMPLICIT BIT STRING
+ *              OPTIONAL }
+ * OpenSSL 3.0's PKCS8_PRIV_KEY_INFO stops before publicKey, so a v2 key
+ * would be refused; this template reads both. OpenSSL's template macros
+ * need the structure under a typedef name. */
+typedef struct {
+	ASN1_INTEGER *version;
+	X509_ALGOR *alg;
+	ASN1_OCTET_STRING *key;
+	STACK_OF(X509_ATTRIBUTE) * attrs;
+	ASN1_BIT_STRING *pub;
+} ONE_ASYM_KEY;
+
+/* OpenSSL's template macros, which clang-format cannot lay out */
+/* clang-format off */
+ASN1_SEQUENCE(ONE_ASYM_KEY) = {
+	ASN1_SIMPLE(ONE_ASYM_KEY, version, ASN1_INTEGER),
+	ASN1_SIMPLE(ONE_ASYM_KEY, alg, X509_ALGOR),
+	ASN1_SIMPLE(ONE_ASYM_KEY, key, ASN1_OCTET_STRING),
+	ASN1_IMP_SET_OF_OPT(ONE_ASYM_KEY, attrs, X509_ATTRIBUTE, 0),
+	ASN1_IMP_OPT(ONE_ASYM_KEY, pub, ASN1_BIT_STRING, 1),
+} static_ASN1_SEQUENCE_END(ONE_ASYM_KEY);
+/* clang-format on */
+
+/* One OneAsymmetricKey filling all len bytes, of version v1 (0) or v2
+ * (1), with publicKey only in v2 (RFC 5958 §2). */
+static bool is_one_asym_key(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	ONE_ASYM_KEY *k;
+	long v;
+	bool ok;
+
+	k = (ONE_ASYM_KEY *)ASN1_item_d2i(NULL, &p, (long)len,
+					  ASN1_ITEM_rptr(ONE_ASYM_KEY));
+	if (!k)
+		return false;
+	v = ASN1_INTEGER_get(k->version);
+	ok = p == der + len && (v == 0 || v == 1) && (!k->pub || v == 1);
+	ASN1_item_free((ASN1_VALUE *)k, ASN1_ITEM_rptr(ONE_ASYM_KEY));
+	return ok;
+}
+
+int crypto_pkcs8_kind(const void *der, size_t len, bool *encrypted)
+{
+	const unsigned char *p = der;
+	X509_SIG *sig;
+
+	if (!encrypted || (!der && len))
+		return -EINVAL;
+	if (!len || len > LONG_MAX)
+		return crypto_errorf(-EBADMSG, "PKCS#8 of %zu bytes", len);
+	/* The two cannot be confused: EncryptedPrivateKeyInfo (RFC 5958 §3)
+	 * opens with a SEQUENCE (the AlgorithmIdentifier), OneAsymmetricKey
+	 * with an INTEGER (the version). */
+	sig = d2i_X509_SIG(NULL, &p, (long)len);
+	if (sig) {
+		bool whole = p == (const unsigned char *)der + len;
+
+		X509_SIG_free(sig);
+		if (!whole)
+			return crypto_errorf(
+				-EBADMSG, "%zu bytes after the PKCS#8",
+				(size_t)((const unsigned char *)der + len - p));
+		*encrypted = true;
+		return 0;
+	}
+	crypto_clear_error();
+	if (!is_one_asym_key(der, len))
+		return crypto_fail_code(-EBADMSG,
+					"not one PKCS#8 EncryptedPrivateKeyInfo"
+					" or OneAsymmetricKey");
+	*encrypted = false;
+	return 0;
 }

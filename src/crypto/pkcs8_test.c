@@ -837,3 +837,169 @@ TEST(crypto_pkcs8_params_refused)
 	}
 	return rc;
 }
+
+/* ---- crypto_pkcs8_kind (RFC 5958) ------------------------------------ */
+
+/* tag, DER length and n content bytes into out; its length. */
+static size_t der_tlv(unsigned char *out, unsigned char tag,
+		      const unsigned char *content, size_t n)
+{
+	size_t h = 0;
+
+	out[h++] = tag;
+	if (n < 0x80) {
+		out[h++] = (unsigned char)n;
+	} else if (n < 0x100) {
+		out[h++] = 0x81;
+		out[h++] = (unsigned char)n;
+	} else {
+		out[h++] = 0x82;
+		out[h++] = (unsigned char)(n >> 8);
+		out[h++] = (unsigned char)n;
+	}
+	memmove(out + h, content, n);
+	return h + n;
+}
+
+/* The content of the outer SEQUENCE of der (its header skipped). */
+static int der_content(const struct buf *der, const unsigned char **c,
+		       size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)der->p;
+	size_t h;
+
+	if (der->len < 2 || p[0] != 0x30)
+		return -1;
+	h = p[1] < 0x80 ? 2 : 2 + (size_t)(p[1] & 0x7f);
+	if (h > der->len)
+		return -1;
+	*c = p + h;
+	*n = der->len - h;
+	return 0;
+}
+
+/* PrivateKeyInfo der made a OneAsymmetricKey: version v, then with_pub a
+ * [1] publicKey appended. */
+static size_t one_asym(unsigned char *out, const struct buf *der, int v,
+		       bool with_pub)
+{
+	static const unsigned char pub[] = {0x81, 0x03, 0x00, 0x04, 0x01};
+	unsigned char inner[1024];
+	const unsigned char *c;
+	size_t n;
+
+	if (der_content(der, &c, &n) || n + sizeof(pub) > sizeof(inner) ||
+	    c[0] != 0x02 || c[1] != 0x01)
+		return 0;
+	memcpy(inner, c, n);
+	inner[2] = (unsigned char)v;
+	if (with_pub) {
+		memcpy(inner + n, pub, sizeof(pub));
+		n += sizeof(pub);
+	}
+	return der_tlv(out, 0x30, inner, n);
+}
+
+/* Every strict prefix and one octet more are refused; *encrypted is
+ * left alone. */
+static int kind_damaged(const void *der, size_t len)
+{
+	unsigned char more[2048];
+	bool enc = true;
+
+	for (size_t i = 0; i < len; i++)
+		if (crypto_pkcs8_kind(der, i, &enc) != -EBADMSG || !enc) {
+			TEST_FAIL_AT("prefix of %zu of %zu bytes", i, len);
+			return -1;
+		}
+	if (len + 1 > sizeof(more))
+		return -1;
+	memcpy(more, der, len);
+	more[len] = 0;
+	TEST_EQ_INT(crypto_pkcs8_kind(more, len + 1, &enc), -EBADMSG);
+	enc = false;
+	TEST_EQ_INT(crypto_pkcs8_kind(more, len + 1, &enc), -EBADMSG);
+	TEST_ASSERT(!enc);
+	return 0;
+}
+
+TEST(crypto_pkcs8_kind)
+{
+	static const unsigned char junk[4] = {0x30, 0x02, 0x05, 0x00};
+	unsigned char v2[1100];
+	EVP_PKEY *k = NULL;
+	X509 *cert = NULL;
+	struct buf clear, sealed, cert_der;
+	char *mbed = NULL;
+	size_t mbed_len, n;
+	bool enc;
+	int rc = -1;
+
+	buf_init(&clear, CRYPTO_KEY_FILE_MAX_BYTES);
+	buf_init(&sealed, CRYPTO_KEY_FILE_MAX_BYTES);
+	buf_init(&cert_der, CRYPTO_KEY_FILE_MAX_BYTES);
+	clear.is_secret = true;
+	if (crypto_key_generate(&k, CRYPTO_KEY_EC_P256) ||
+	    crypto_key_private_encode(k, CRYPTO_DER, &clear) ||
+	    encrypt(k, CRYPTO_PKCS8_PRF_SHA256, CRYPTO_PKCS8_AES128_WRAP_PAD,
+		    &sealed) ||
+	    test_cert_make(&cert, "kind", NULL, 0, NULL, 0) ||
+	    crypto_cert_der(cert, &cert_der) ||
+	    test_read_file("pkcs8/rsa_pkcs8_pbes2_pbkdf2_2048_3des.der", &mbed,
+			   &mbed_len))
+		goto out;
+
+	/* PrivateKeyInfo, ours and the Mbed TLS one: encrypted or not */
+	enc = true;
+	if (crypto_pkcs8_kind(clear.p, clear.len, &enc) || enc)
+		goto out;
+	enc = false;
+	if (crypto_pkcs8_kind(sealed.p, sealed.len, &enc) || !enc)
+		goto out;
+	enc = false;
+	if (crypto_pkcs8_kind(mbed, mbed_len, &enc) || !enc)
+		goto out;
+
+	/* OneAsymmetricKey v2, with and without publicKey (RFC 5958 §2) */
+	n = one_asym(v2, &clear, 1, true);
+	enc = true;
+	if (!n || crypto_pkcs8_kind(v2, n, &enc) || enc)
+		goto out;
+	n = one_asym(v2, &clear, 1, false);
+	enc = true;
+	if (!n || crypto_pkcs8_kind(v2, n, &enc) || enc)
+		goto out;
+	/* publicKey needs v2; no version 3 */
+	n = one_asym(v2, &clear, 0, true);
+	if (!n || crypto_pkcs8_kind(v2, n, &enc) != -EBADMSG)
+		goto out;
+	n = one_asym(v2, &clear, 2, false);
+	if (!n || crypto_pkcs8_kind(v2, n, &enc) != -EBADMSG)
+		goto out;
+
+	/* truncation and trailing bytes, both kinds */
+	if (kind_damaged(clear.p, clear.len) ||
+	    kind_damaged(sealed.p, sealed.len))
+		goto out;
+
+	/* other things: a certificate, junk, nothing */
+	if (crypto_pkcs8_kind(cert_der.p, cert_der.len, &enc) != -EBADMSG ||
+	    crypto_pkcs8_kind(junk, sizeof(junk), &enc) != -EBADMSG ||
+	    crypto_pkcs8_kind(NULL, 0, &enc) != -EBADMSG)
+		goto out;
+	/* misuse */
+	if (crypto_pkcs8_kind(NULL, 4, &enc) != -EINVAL ||
+	    crypto_pkcs8_kind(clear.p, clear.len, NULL) != -EINVAL)
+		goto out;
+	rc = 0;
+out:
+	if (rc)
+		TEST_FAIL_AT("%s", crypto_last_error());
+	mem_free(mbed);
+	X509_free(cert);
+	EVP_PKEY_free(k);
+	buf_fini(&clear);
+	buf_fini(&sealed);
+	buf_fini(&cert_der);
+	return rc;
+}

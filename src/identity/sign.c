@@ -65,6 +65,8 @@ int identity_sign(EVP_PKEY *key, enum identity_alg alg, const struct sip_msg *m,
 	len0 = identity_value->len;
 	err0 = identity_value->err;
 	buf_init(&digest, DIGEST_STRING_MAX_BYTES);
+	/* the body may be a credential (RFC 6072 §7.4): wiped when freed */
+	digest.is_secret = true;
 	buf_init(&sig, IDENTITY_SIG_MAX_BYTES);
 	err = identity_digest_string(m, &digest);
 	if (err)
