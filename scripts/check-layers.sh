@@ -28,9 +28,9 @@ my %direct = (
 	loop     => [qw(base)],
 	net      => [qw(base loop crypto sip)],
 	txn      => [qw(net sip loop)],
-	http     => [qw(base net)],
+	http     => [qw(base net loop)],
 	sipevent => [qw(txn)],
-	cred     => [qw(base crypto)],
+	cred     => [qw(txn identity store loop crypto)],
 	lib      => [qw(base crypto sip identity store loop net txn http
 			sipevent cred)],
 	daemon   => [qw(base crypto sip identity store loop net txn http
