@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Talking to a running sipcertd through its local control socket: user
  * administration (digest credentials, RFC 7616), registered bindings
- * (RFC 3261 §10) and statistics, as JSON. */
+ * (RFC 3261 §10), stored certificates and their revocation (RFC 6072
+ * §7.9) and statistics, as JSON. */
 #ifndef SIPCERT_CONTROL_H
 #define SIPCERT_CONTROL_H
 
@@ -119,6 +120,38 @@ int sipcert_control_bindings_list(const char *config_path, const char *aor,
  * Result as sipcert_control_call().
  */
 int sipcert_control_stats(const char *config_path, char **response_json);
+
+/**
+ * List the current credentials of aor (RFC 6072: one per enrolling
+ * device), newest first: the answer carries "credentials", each with
+ * "device", "sha256" (the certificate's fingerprint, lower-case hex),
+ * "not_before" and "not_after" (Unix seconds), "published_at" (Unix
+ * seconds), "expires" (seconds the publication has left), "etag" (its
+ * RFC 3903 entity tag) and "has_key" (true when the store keeps the
+ * device's sealed private key), and "count".
+ * @param aor  "sip:alice@example.com" ("alice@example.com" too)
+ * @return as sipcert_control_call(); -EINVAL for a NULL aor; an AOR that
+ *         is not a user gets "not_found".
+ */
+int sipcert_control_cred_list(const char *config_path, const char *aor,
+			      char **response_json);
+
+/**
+ * Revoke credentials of aor (RFC 6072 §7.9, a lost or compromised
+ * device): the store drops them and marks their fingerprints revoked,
+ * the daemon notifies the AOR's certificate watchers and ends its
+ * credential subscriptions (§7.7). The answer carries "revoked", the
+ * number of current credentials removed.
+ * @param aor     as sipcert_control_cred_list()
+ * @param sha256  the fingerprint of the certificate to revoke, 64
+ *                lower-case hex digits as cred.list shows it; NULL
+ *                revokes every current credential of aor
+ * @return as sipcert_control_call(); -EINVAL for a NULL aor. A malformed
+ *         fingerprint is answered with "bad_request", an unknown AOR or
+ *         fingerprint with "not_found".
+ */
+int sipcert_control_cred_revoke(const char *config_path, const char *aor,
+				const char *sha256, char **response_json);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* sipcert admin: users (digest credentials, RFC 7616), bindings (RFC 3261
- * §10) and statistics of a running sipcertd, through its control socket
- * (sipcert_control_*()); tables for people, the daemon's JSON with --json. */
+ * §10), credentials and their revocation (RFC 6072 §7.9) and statistics of
+ * a running sipcertd, through its control socket (sipcert_control_*());
+ * tables for people, the daemon's JSON with --json. */
 #include "cli.h"
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -30,10 +32,14 @@ static void admin_usage(FILE *f)
 		"  user del AOR\n"
 		"  user list\n"
 		"  bindings list [AOR]\n"
+		"  cred list AOR\n"
+		"  cred revoke AOR [SHA256]\n"
 		"  stats\n"
 		"The password comes from --password, --password-file (its "
 		"first line),\nthe SIPCERT_PASSWORD environment variable, or "
-		"a prompt on the terminal.\n");
+		"a prompt on the terminal.\n"
+		"cred revoke without SHA256 revokes every credential of "
+		"AOR.\n");
 }
 
 struct admin_args {
@@ -294,6 +300,44 @@ static void print_bindings(const json_t *ans)
 	}
 }
 
+/* A Unix time as an ISO 8601 date and time in UTC. */
+static void time_print(char *out, size_t size, json_int_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(out, size, "%Y-%m-%d %H:%M:%SZ", &tm))
+		snprintf(out, size, "%lld", (long long)t);
+}
+
+static void print_creds(const json_t *ans)
+{
+	const json_t *rows = json_object_get(ans, "credentials"), *row;
+	int wd = col_width(rows, "device", "DEVICE");
+	size_t i, n = json_array_size(rows);
+
+	if (!n) {
+		printf("no credentials\n");
+		return;
+	}
+	printf("%-*s  %-64s  %-20s  %s\n", wd, "DEVICE", "SHA-256", "NOT AFTER",
+	       "KEY");
+	json_array_foreach(rows, i, row)
+	{
+		char after[64];
+
+		time_print(
+			after, sizeof(after),
+			json_integer_value(json_object_get(row, "not_after")));
+		printf("%-*s  %-64s  %-20s  %s\n", wd, str_of(row, "device"),
+		       str_of(row, "sha256"), after,
+		       json_is_true(json_object_get(row, "has_key")) ? "yes"
+								     : "no");
+	}
+	printf("%zu credential%s\n", n, n == 1 ? "" : "s");
+}
+
 static void print_stats(const json_t *ans)
 {
 	json_t *stats = json_object_get(ans, "stats"), *v;
@@ -318,6 +362,14 @@ static void print_human(const char *const *words, const json_t *ans)
 		print_stats(ans);
 	} else if (!strcmp(words[0], "bindings")) {
 		print_bindings(ans);
+	} else if (!strcmp(words[0], "cred") && !strcmp(words[1], "list")) {
+		print_creds(ans);
+	} else if (!strcmp(words[0], "cred")) {
+		json_int_t n =
+			json_integer_value(json_object_get(ans, "revoked"));
+
+		printf("revoked %lld credential%s\n", (long long)n,
+		       n == 1 ? "" : "s");
 	} else if (!strcmp(words[1], "list")) {
 		aors = json_object_get(ans, "aors");
 		json_array_foreach(aors, i, v)
@@ -344,7 +396,8 @@ static int words_check(const struct admin_args *a)
 	} forms[] = {
 		{"user", "add", 3, 3},	    {"user", "passwd", 3, 3},
 		{"user", "del", 3, 3},	    {"user", "list", 2, 2},
-		{"bindings", "list", 2, 3}, {"stats", NULL, 1, 1},
+		{"bindings", "list", 2, 3}, {"cred", "list", 3, 3},
+		{"cred", "revoke", 3, 4},   {"stats", NULL, 1, 1},
 	};
 
 	for (size_t i = 0; a->n_words && i < ARRAY_SIZE(forms); i++) {
@@ -374,6 +427,11 @@ static int request(const struct admin_args *a, const char *password,
 	if (!strcmp(w[0], "bindings"))
 		return sipcert_control_bindings_list(
 			a->config, a->n_words > 2 ? w[2] : NULL, resp);
+	if (!strcmp(w[0], "cred") && !strcmp(w[1], "list"))
+		return sipcert_control_cred_list(a->config, w[2], resp);
+	if (!strcmp(w[0], "cred"))
+		return sipcert_control_cred_revoke(
+			a->config, w[2], a->n_words > 3 ? w[3] : NULL, resp);
 	if (!strcmp(w[1], "list"))
 		return sipcert_control_user_list(a->config, resp);
 	if (!strcmp(w[1], "add"))

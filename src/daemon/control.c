@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The control socket of sipcertd: admin commands as JSON lines over a unix
- * socket, store writes on a worker thread, answers back on the loop; the
- * digest HA1 values of RFC 7616 §3.4.2 computed from admin passwords. */
+ * socket, store calls on a worker thread, answers back on the loop; the
+ * digest HA1 values of RFC 7616 §3.4.2 computed from admin passwords, and
+ * credential revocation by an administrator (RFC 6072 §7.7, §7.9). */
 #include "daemon/control.h"
 
 #include <stdio.h>
@@ -33,10 +34,13 @@ enum job_op {
 	JOB_USER_ADD,
 	JOB_USER_PASSWD,
 	JOB_USER_DEL,
+	JOB_CRED_LIST,
+	JOB_CRED_REVOKE,
 };
 
-/* One admin write: runs against the store on the worker thread, then
- * reaches the user table and the client on the loop thread. */
+/* One admin store call (a write, or a read of what only the store has):
+ * runs against the store on the worker thread, then reaches the user
+ * table, the hooks and the client on the loop thread. */
 struct job {
 	struct control *ctl;
 	struct conn *conn; /* NULL once the client went away */
@@ -45,8 +49,13 @@ struct job {
 	char *aor;
 	char ha1_md5[SIP_DIGEST_HEX_MAX + 1];
 	char ha1_sha256[SIP_DIGEST_HEX_MAX + 1];
-	int result;    /* of the store call, set by the worker */
-	char why[256]; /* store_last_error() of a failed call */
+	char sha256[65];	   /* cred.revoke of one certificate; "": all */
+	int64_t now;		   /* when the worker ran, Unix seconds */
+	struct store_cred **creds; /* cred.list: the worker's answer */
+	size_t n_creds;
+	size_t n_revoked; /* cred.revoke: current credentials removed */
+	int result;	  /* of the store call, set by the worker */
+	char why[256];	  /* store_last_error() of a failed call */
 };
 
 struct conn {
@@ -77,6 +86,8 @@ struct control {
 	void *stats_arg;
 	control_user_changed_cb *on_user_changed;
 	void *user_changed_arg;
+	control_creds_changed_cb *on_creds_changed;
+	void *creds_changed_arg;
 	struct conn *conns;
 	size_t n_conns;
 	bool is_stopping;
@@ -319,8 +330,30 @@ static void job_free(struct job *j)
 		return;
 	OPENSSL_cleanse(j->ha1_md5, sizeof(j->ha1_md5));
 	OPENSSL_cleanse(j->ha1_sha256, sizeof(j->ha1_sha256));
+	store_list_free(j->creds, j->n_creds);
 	mem_free(j->aor);
 	mem_free(j);
+}
+
+/* Worker thread. RFC 6072 §7.9: revoking one certificate removes every
+ * current credential holding it; count those first, since the store
+ * reports only whether anything (history included) matched. */
+static int cred_revoke_run(struct store *st, struct job *j)
+{
+	struct store_cred **v = NULL;
+	size_t n = 0;
+	int err;
+
+	if (!j->sha256[0])
+		return store_cred_revoke_aor(st, j->aor, j->now, &j->n_revoked);
+	err = store_cred_list(st, j->aor, j->now, &v, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i]->sha256, j->sha256))
+			j->n_revoked++;
+	store_list_free(v, n);
+	return store_cred_revoke_fp(st, j->aor, j->sha256, j->now);
 }
 
 /* Worker thread: the only code that touches c->store. */
@@ -347,16 +380,115 @@ static void job_run(void *arg)
 	case JOB_USER_DEL:
 		j->result = store_user_del(st, j->aor);
 		break;
+	case JOB_CRED_LIST:
+		j->now = now;
+		j->result = store_cred_list(st, j->aor, now, &j->creds,
+					    &j->n_creds);
+		break;
+	case JOB_CRED_REVOKE:
+		j->now = now;
+		j->result = cred_revoke_run(st, j);
+		break;
 	}
 	if (j->result)
 		snprintf(j->why, sizeof(j->why), "%s", store_last_error(st));
 }
 
 static const char *const job_names[] = {
-	[JOB_USER_ADD] = "user.add",
-	[JOB_USER_PASSWD] = "user.passwd",
-	[JOB_USER_DEL] = "user.del",
+	[JOB_USER_ADD] = "user.add",	   [JOB_USER_PASSWD] = "user.passwd",
+	[JOB_USER_DEL] = "user.del",	   [JOB_CRED_LIST] = "cred.list",
+	[JOB_CRED_REVOKE] = "cred.revoke",
 };
+
+/* One row of a cred.list answer; NULL on ENOMEM. */
+static json_t *cred_row(const struct store_cred *cr, int64_t now)
+{
+	int64_t left = cr->expires_at > now ? cr->expires_at - now : 0;
+
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:b}", "device",
+			 cr->device ? cr->device : "", "sha256",
+			 cr->sha256 ? cr->sha256 : "", "not_before",
+			 (json_int_t)cr->not_before, "not_after",
+			 (json_int_t)cr->not_after, "published_at",
+			 (json_int_t)cr->published_at, "expires",
+			 (json_int_t)left, "etag", cr->etag ? cr->etag : "",
+			 "has_key",
+			 cr->sealed_pkcs8 && cr->sealed_pkcs8_len ? 1 : 0);
+}
+
+/* The answer to cred.list; NULL on ENOMEM. */
+static json_t *cred_list_answer(const struct job *j)
+{
+	json_t *o = ok_new(), *arr = json_array();
+	int err = 0;
+
+	if (!o || !arr || json_object_set(o, "credentials", arr))
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < j->n_creds; i++)
+		if (json_array_append_new(arr, cred_row(j->creds[i], j->now)))
+			err = -ENOMEM;
+	if (!err && json_object_set_new(o, "count",
+					json_integer((json_int_t)j->n_creds)))
+		err = -ENOMEM;
+	json_decref(arr);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* job_apply() of the credential commands: nothing in memory follows the
+ * store, the credential service learns of a revocation through the hook
+ * and re-reads the store. */
+static json_t *cred_apply(struct job *j, const char **code, char *msg,
+			  size_t msg_size)
+{
+	struct control *c = j->ctl;
+	const char *what = j->sha256[0] ? j->sha256 : "all";
+	json_t *o;
+	int err = j->result;
+
+	if (err == -ENOENT) {
+		*code = "not_found";
+		if (j->sha256[0])
+			snprintf(msg, msg_size,
+				 "%s has no certificate with "
+				 "fingerprint %s",
+				 j->aor, j->sha256);
+		else
+			snprintf(msg, msg_size, "%s is not a user", j->aor);
+		return NULL;
+	}
+	if (err) {
+		*code = err == -ENOMEM ? "internal" : "store";
+		snprintf(msg, msg_size, "%s: %s", strerror(-err),
+			 j->why[0] ? j->why : "database error");
+		log_msg(LOG_LEVEL_ERR, CONTROL_LOG, "%s %s (uid %u): %s",
+			job_names[j->op], j->aor, (unsigned)j->uid, msg);
+		return NULL;
+	}
+	if (j->op == JOB_CRED_LIST)
+		o = cred_list_answer(j);
+	else
+		o = json_pack("{s:b, s:I}", "ok", 1, "revoked",
+			      (json_int_t)j->n_revoked);
+	if (j->op == JOB_CRED_REVOKE) {
+		log_msg(LOG_LEVEL_NOTICE, CONTROL_LOG,
+			"cred.revoke %s %s (uid %u): %zu current "
+			"credential(s) revoked",
+			j->aor, what, (unsigned)j->uid, j->n_revoked);
+		/* §7.9: watchers learn the AOR's certificate changed; an
+		 * answer we failed to build does not undo the revocation */
+		if (j->n_revoked && c->on_creds_changed)
+			c->on_creds_changed(c->creds_changed_arg, j->aor);
+	}
+	if (!o) {
+		*code = "internal";
+		snprintf(msg, msg_size, "out of memory");
+	}
+	return o;
+}
 
 /* Loop thread, after the store answered: the table follows the store
  * (daemon.h: store first, then the table), then the hook. Returns the
@@ -367,6 +499,8 @@ static json_t *job_apply(struct job *j, const char **code, char *msg,
 	struct control *c = j->ctl;
 	int err = j->result;
 
+	if (j->op == JOB_CRED_LIST || j->op == JOB_CRED_REVOKE)
+		return cred_apply(j, code, msg, msg_size);
 	if (err == -EEXIST) {
 		*code = "exists";
 		snprintf(msg, msg_size, "%s is a user already", j->aor);
@@ -445,50 +579,63 @@ static void job_done(void *arg, bool is_cancelled)
 	}
 }
 
-static void user_write(struct conn *cn, const json_t *req, enum job_op op)
+/* A job for the request's "aor", normalised; NULL once answered. */
+static struct job *job_new(struct conn *cn, const json_t *req, enum job_op op)
 {
-	struct control *c = cn->ctl;
 	struct job *j;
 	struct buf aor;
-	int err;
 
 	buf_init(&aor, CONTROL_AOR_MAX_BYTES + 1);
-	err = req_aor(cn, req, &aor);
-	if (err) {
+	if (req_aor(cn, req, &aor)) {
 		buf_fini(&aor);
-		return;
+		return NULL;
 	}
 	j = mem_zalloc(sizeof(*j));
-	if (!j) {
-		buf_fini(&aor);
-		conn_fail(cn, "internal", "out of memory");
-		return;
+	if (j) {
+		j->ctl = cn->ctl;
+		j->op = op;
+		j->uid = cn->uid;
+		j->aor = buf_steal(&aor, NULL);
 	}
-	j->ctl = c;
-	j->op = op;
-	j->uid = cn->uid;
-	j->aor = buf_steal(&aor, NULL);
 	buf_fini(&aor);
-	if (!j->aor) {
-		err = -ENOMEM;
+	if (!j || !j->aor) {
+		job_free(j);
 		conn_fail(cn, "internal", "out of memory");
+		return NULL;
 	}
-	if (!err && op != JOB_USER_DEL)
-		err = job_hash(cn, req, j);
-	if (!err) {
-		j->conn = cn;
-		err = loop_pool_submit(c->pool, job_run, job_done, j);
-		if (err)
-			conn_fail(cn, "internal", "cannot queue the write: %s",
-				  strerror(-err));
-	}
+	return j;
+}
+
+/* Queue j for the worker and pause the connection until it is done;
+ * j is freed (and the client answered) on failure. */
+static void job_submit(struct conn *cn, struct job *j)
+{
+	int err;
+
+	j->conn = cn;
+	err = loop_pool_submit(cn->ctl->pool, job_run, job_done, j);
 	if (err) {
+		conn_fail(cn, "internal", "cannot queue the request: %s",
+			  strerror(-err));
 		job_free(j);
 		return;
 	}
 	cn->job = j;
 	/* one request at a time per connection: answers stay in order */
 	bufferevent_disable(cn->bev, EV_READ);
+}
+
+static void user_write(struct conn *cn, const json_t *req, enum job_op op)
+{
+	struct job *j = job_new(cn, req, op);
+
+	if (!j)
+		return;
+	if (op != JOB_USER_DEL && job_hash(cn, req, j)) {
+		job_free(j);
+		return;
+	}
+	job_submit(cn, j);
 }
 
 static void cmd_user_add(struct conn *cn, const json_t *req)
@@ -504,6 +651,67 @@ static void cmd_user_passwd(struct conn *cn, const json_t *req)
 static void cmd_user_del(struct conn *cn, const json_t *req)
 {
 	user_write(cn, req, JOB_USER_DEL);
+}
+
+/* The "sha256" member of cred.revoke into j->sha256: absent means every
+ * credential; anything but 64 lower-case hex digits is refused, null
+ * included, so that a fingerprint a script failed to fill in never
+ * turns into revoking them all. */
+static int req_sha256(struct conn *cn, const json_t *req, struct job *j)
+{
+	const json_t *v = json_object_get(req, "sha256");
+	const char *p;
+	size_t len, i;
+
+	if (!v)
+		return 0;
+	p = json_string_value(v);
+	len = p ? json_string_length(v) : 0;
+	for (i = 0; p && i < len; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') ||
+		      (p[i] >= 'a' && p[i] <= 'f')))
+			break;
+	if (!p || len != sizeof(j->sha256) - 1 || i != len) {
+		conn_fail(cn, "bad_request",
+			  "\"sha256\" must be the certificate's SHA-256 "
+			  "fingerprint, 64 lower-case hex digits (leave it "
+			  "out to revoke every credential)");
+		return -EINVAL;
+	}
+	memcpy(j->sha256, p, len + 1);
+	return 0;
+}
+
+/* The credential commands read and write only the store (the credential
+ * service keeps no copy), through the worker like the user writes. */
+static void cred_job(struct conn *cn, const json_t *req, enum job_op op)
+{
+	struct job *j = job_new(cn, req, op);
+
+	if (!j)
+		return;
+	if (op == JOB_CRED_REVOKE && req_sha256(cn, req, j)) {
+		job_free(j);
+		return;
+	}
+	if (!userdb_find(cn->ctl->users, slice_cstr(j->aor))) {
+		conn_fail(cn, "not_found", "%s is not a user", j->aor);
+		job_free(j);
+		return;
+	}
+	job_submit(cn, j);
+}
+
+static void cmd_cred_list(struct conn *cn, const json_t *req)
+{
+	cred_job(cn, req, JOB_CRED_LIST);
+}
+
+/* RFC 6072 §7.9: an administrator revokes a device's credential (a lost
+ * or compromised device); the hook then tells the credential service. */
+static void cmd_cred_revoke(struct conn *cn, const json_t *req)
+{
+	cred_job(cn, req, JOB_CRED_REVOKE);
 }
 
 /* ---- reads from memory ---------------------------------------------- */
@@ -711,6 +919,7 @@ static const struct command {
 	{"user.add", cmd_user_add},	      {"user.passwd", cmd_user_passwd},
 	{"user.del", cmd_user_del},	      {"user.list", cmd_user_list},
 	{"bindings.list", cmd_bindings_list}, {"stats", cmd_stats},
+	{"cred.list", cmd_cred_list},	      {"cred.revoke", cmd_cred_revoke},
 };
 
 static void conn_handle(struct conn *cn, const char *line, size_t len)
@@ -1115,6 +1324,8 @@ int control_new(struct control **out, const struct control_opts *o)
 	c->stats_arg = o->stats_arg;
 	c->on_user_changed = o->on_user_changed;
 	c->user_changed_arg = o->user_changed_arg;
+	c->on_creds_changed = o->on_creds_changed;
+	c->creds_changed_arg = o->creds_changed_arg;
 	idle_ms = o->idle_timeout_ms ? o->idle_timeout_ms
 				     : CONTROL_IDLE_TIMEOUT_MS;
 	c->idle.tv_sec = idle_ms / 1000;
@@ -1172,6 +1383,15 @@ void control_on_user_changed(struct control *c, control_user_changed_cb *cb,
 		return;
 	c->on_user_changed = cb;
 	c->user_changed_arg = arg;
+}
+
+void control_on_creds_changed(struct control *c, control_creds_changed_cb *cb,
+			      void *arg)
+{
+	if (!c)
+		return;
+	c->on_creds_changed = cb;
+	c->creds_changed_arg = arg;
 }
 
 void control_free(struct control *c)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* control: sipcertd's local control socket. Admin commands (users,
- * bindings, statistics) as one JSON object per line over a unix stream
- * socket that only the daemon's own user or root may use. */
+ * bindings, credentials with RFC 6072 §7.9 revocation, statistics) as one
+ * JSON object per line over a unix stream socket that only the daemon's
+ * own user or root may use. */
 #ifndef SIPCERT_DAEMON_CONTROL_H
 #define SIPCERT_DAEMON_CONTROL_H
 
@@ -25,18 +26,37 @@
  *   bindings.list [aor]         "bindings": [{"aor", "contact",
  *                               "expires" (seconds left), "q" (per mille),
  *                               "proto", "source"}], "count": N
+ *   cred.list    aor            "credentials": [{"device", "sha256",
+ *                               "not_before", "not_after" (Unix seconds),
+ *                               "published_at", "expires" (seconds the
+ *                               publication has left), "etag", "has_key"
+ *                               (a sealed private key is stored)}],
+ *                               "count": N; the current credentials of
+ *                               aor, newest first
+ *   cred.revoke  aor [sha256]   "revoked": N; with "sha256" (64 lower-case
+ *                               hex digits) the certificate with that
+ *                               fingerprint, without it every current
+ *                               credential of aor (RFC 6072 §7.9). N counts
+ *                               the current credentials removed: 0 when
+ *                               there were none, or when the certificate
+ *                               was only in the fingerprint history (it is
+ *                               marked revoked there all the same)
  *   stats                       "stats": {"users": N, "bindings": N, ...}
  *
  * Error codes (stable: scripts test them):
  *   bad_json         the line is not JSON
  *   bad_request      not an object, or a member is missing or mistyped
+ *                    (cred.revoke: "sha256" present but not 64 lower-case
+ *                    hex digits; leave it out to revoke them all)
  *   too_large        a line over CONTROL_MAX_LINE_BYTES (then closed)
  *   unknown_command  "cmd" names nothing above
  *   bad_aor          not a sip: URI with a user part
  *   foreign_domain   the AOR is not in the daemon's domain
  *   bad_password     empty, or with a NUL character
  *   exists           user.add of an AOR that is a user already
- *   not_found        user.passwd / user.del / bindings.list of a non-user
+ *   not_found        user.passwd / user.del / bindings.list / cred.list /
+ *                    cred.revoke of a non-user; cred.revoke of a
+ *                    fingerprint aor neither holds nor held unrevoked
  *   store            the database failed (the message says how)
  *   internal         out of memory or similar
  *   forbidden        the peer is neither the daemon's user nor root
@@ -76,6 +96,14 @@ typedef void control_stats_cb(void *arg, struct control_stats *s);
  * during the call only. */
 typedef void control_user_changed_cb(void *arg, const char *aor);
 
+/* Called on the loop thread after credentials of aor were revoked by
+ * cred.revoke (once the store has the change). RFC 6072 §7.9: the
+ * credential service notifies the AOR's watchers; §7.7: credential
+ * subscriptions end with reason=deactivated. Not called when the revoke
+ * failed or removed no current credential. aor is the normal form, valid
+ * during the call only. */
+typedef void control_creds_changed_cb(void *arg, const char *aor);
+
 struct control_opts {
 	struct event_base *base;
 	/* Where to listen: its directory must exist, belong to this user
@@ -92,6 +120,8 @@ struct control_opts {
 	void *stats_arg;
 	control_user_changed_cb *on_user_changed; /* NULL: none yet */
 	void *user_changed_arg;
+	control_creds_changed_cb *on_creds_changed; /* NULL: none yet */
+	void *creds_changed_arg;
 };
 
 /* Listen on o->socket_path (mode 0600; the directory checked as above,
@@ -110,8 +140,13 @@ int control_new(struct control **out, const struct control_opts *o);
 void control_on_user_changed(struct control *c, control_user_changed_cb *cb,
 			     void *arg);
 
+/* Set (or clear with NULL) the credentials-changed hook after
+ * control_new(), for the same reason. */
+void control_on_creds_changed(struct control *c, control_creds_changed_cb *cb,
+			      void *arg);
+
 /* Stop listening, finish the store write in progress (its change reaches
- * the user table and the hook; its client gets no answer), close every
+ * the user table and the hooks; its client gets no answer), close every
  * connection and remove the socket file if it is still ours. Loop thread
  * only; NULL is a no-op. */
 void control_free(struct control *c);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -43,6 +44,10 @@ int sipcert_control_user_list(const char *config_path, char **response_json);
 int sipcert_control_bindings_list(const char *config_path, const char *aor,
 				  char **response_json);
 int sipcert_control_stats(const char *config_path, char **response_json);
+int sipcert_control_cred_list(const char *config_path, const char *aor,
+			      char **response_json);
+int sipcert_control_cred_revoke(const char *config_path, const char *aor,
+				const char *sha256, char **response_json);
 
 enum {
 	TPATH = 256,
@@ -64,6 +69,8 @@ struct cfx {
 	struct control *ctl;
 	unsigned n_changed;
 	char changed[256];
+	unsigned n_creds_changed;
+	char creds_changed[256];
 	json_t *ans; /* the last answer lib_call() got */
 };
 
@@ -73,6 +80,14 @@ static void on_changed(void *arg, const char *aor)
 
 	f->n_changed++;
 	snprintf(f->changed, sizeof(f->changed), "%s", aor);
+}
+
+static void on_creds_changed(void *arg, const char *aor)
+{
+	struct cfx *f = arg;
+
+	f->n_creds_changed++;
+	snprintf(f->creds_changed, sizeof(f->creds_changed), "%s", aor);
 }
 
 static void on_stats(void *arg, struct control_stats *s)
@@ -118,6 +133,8 @@ static struct control_opts cfx_opts(struct cfx *f)
 		.stats_arg = f,
 		.on_user_changed = on_changed,
 		.user_changed_arg = f,
+		.on_creds_changed = on_creds_changed,
+		.creds_changed_arg = f,
 	};
 }
 
@@ -185,6 +202,7 @@ struct client {
 	const char *req;
 	const char *aor;
 	const char *password;
+	const char *sha256;
 	char *resp;
 	int rc;
 	/* raw */
@@ -217,6 +235,11 @@ static void lib_run(struct client *c)
 	else if (!strcmp(k, "bindings"))
 		c->rc = sipcert_control_bindings_list(c->conf, c->aor,
 						      &c->resp);
+	else if (!strcmp(k, "cred_list"))
+		c->rc = sipcert_control_cred_list(c->conf, c->aor, &c->resp);
+	else if (!strcmp(k, "cred_revoke"))
+		c->rc = sipcert_control_cred_revoke(c->conf, c->aor, c->sha256,
+						    &c->resp);
 	else
 		c->rc = sipcert_control_stats(c->conf, &c->resp);
 }
@@ -1377,6 +1400,592 @@ TEST(daemon_control_connection_cap)
 {
 	struct cfx f;
 	int rc = cfx_init(&f, true) ? -1 : cap_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+/* ---- credentials (RFC 6072 §7.7, §7.9) ------------------------------ */
+
+#define ALICE "sip:alice@example.test"
+#define BOB   "sip:bob@example.test"
+
+/* Fingerprints: the store keeps them as text, lower-case hex. */
+#define FP_PHONE                                                               \
+	"0a1b2c3d4e5f60718293a4b5c6d7e8f9"                                     \
+	"0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+#define FP_DESK                                                                \
+	"ffeeddccbbaa99887766554433221100"                                     \
+	"ffeeddccbbaa99887766554433221100"
+#define FP_OLD                                                                 \
+	"11111111111111111111111111111111"                                     \
+	"11111111111111111111111111111111"
+#define FP_NONE                                                                \
+	"22222222222222222222222222222222"                                     \
+	"22222222222222222222222222222222"
+
+enum {
+	NOT_AFTER_S = 365 * 86400, /* certificate validity from now */
+	PUB_S = 3600,		   /* publication expiry from now */
+};
+
+struct cred_spec {
+	const char *aor;
+	const char *device;
+	const char *sha256;
+	const char *etag;
+	bool has_key;
+	int64_t age_s;	   /* published this long ago */
+	int64_t expires_s; /* publication left from now; 0: PUB_S */
+};
+
+/* A credential straight into the store, as the credential service puts
+ * a PUBLISH: the control socket only reads and revokes. */
+static int cred_put(struct cfx *f, const struct cred_spec *cs, int64_t now)
+{
+	static const uint8_t der[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+	static const uint8_t key[] = {0x5e, 0xa1, 0xed, 0x00, 0x01};
+	const struct store_cred c = {
+		.aor = cs->aor,
+		.device = cs->device,
+		.cert_der = der,
+		.cert_len = sizeof(der),
+		.sealed_pkcs8 = cs->has_key ? key : NULL,
+		.sealed_pkcs8_len = cs->has_key ? sizeof(key) : 0,
+		.etag = cs->etag,
+		.not_before = now - 60,
+		.not_after = now + NOT_AFTER_S,
+		.published_at = now - cs->age_s,
+		.expires_at = now + (cs->expires_s ? cs->expires_s : PUB_S),
+		.sha256 = cs->sha256,
+	};
+
+	return store_cred_put(f->check, &c);
+}
+
+/* A user through the control socket: the store and the table both. */
+static int user_add(struct cfx *f, const char *aor)
+{
+	struct client c = {.cmd = "add", .aor = aor, .password = "pw"};
+	json_t *a;
+
+	TEST_EQ_INT(lib_call(f, &c, &a), 0);
+	TEST_ASSERT(ans_ok(a));
+	return 0;
+}
+
+/* alice with a phone (sealed key, older) and a desk phone (certificate
+ * only, newer). */
+static int alice_two_devices(struct cfx *f, int64_t now)
+{
+	static const struct cred_spec v[] = {
+		{ALICE, "phone", FP_PHONE, "etag-phone", true, 20, 0},
+		{ALICE, "desk", FP_DESK, "etag-desk", false, 10, 0},
+	};
+
+	if (user_add(f, ALICE))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		TEST_EQ_INT(cred_put(f, &v[i], now), 0);
+	return 0;
+}
+
+/* cred.list of aor: *a the answer, after checking it is ok with n rows. */
+static int cred_list_n(struct cfx *f, const char *aor, size_t n, json_t **a)
+{
+	struct client c = {.cmd = "cred_list", .aor = aor};
+
+	TEST_EQ_INT(lib_call(f, &c, a), 0);
+	TEST_ASSERT(ans_ok(*a));
+	TEST_EQ_INT(json_integer_value(json_object_get(*a, "count")), n);
+	TEST_ASSERT(json_is_array(json_object_get(*a, "credentials")));
+	TEST_EQ_INT(json_array_size(json_object_get(*a, "credentials")), n);
+	return 0;
+}
+
+/* cred.revoke; *a the answer. */
+static int cred_revoke(struct cfx *f, const char *aor, const char *sha256,
+		       json_t **a)
+{
+	struct client c = {.cmd = "cred_revoke", .aor = aor, .sha256 = sha256};
+
+	TEST_EQ_INT(lib_call(f, &c, a), 0);
+	return 0;
+}
+
+/* revoked_at of aor's history entry sha256 (-1: no entry). */
+static int64_t fp_revoked_at(struct cfx *f, const char *aor, const char *sha256)
+{
+	struct store_fp **v = NULL;
+	int64_t at = -1;
+	size_t n = 0;
+
+	if (store_fp_list(f->check, aor, &v, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i]->sha256, sha256))
+			at = v[i]->revoked_at;
+	store_list_free(v, n);
+	return at;
+}
+
+static int cred_list_empty_body(struct cfx *f)
+{
+	json_t *a;
+
+	if (user_add(f, ALICE) || cred_list_n(f, ALICE, 0, &a))
+		return -1;
+	TEST_EQ_INT(f->n_creds_changed, 0);
+	return 0;
+}
+
+TEST(control_cred_list_empty)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, true) ? -1 : cred_list_empty_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+/* Every column of a row. */
+static int row_expect(const json_t *row, const char *device, const char *sha256,
+		      const char *etag, bool has_key, int64_t now,
+		      int64_t age_s)
+{
+	json_int_t left = json_integer_value(json_object_get(row, "expires"));
+
+	TEST_EQ_STR(ans_str(row, "device"), device);
+	TEST_EQ_STR(ans_str(row, "sha256"), sha256);
+	TEST_EQ_STR(ans_str(row, "etag"), etag);
+	TEST_ASSERT(json_is_boolean(json_object_get(row, "has_key")));
+	TEST_EQ_INT(json_is_true(json_object_get(row, "has_key")), has_key);
+	TEST_EQ_INT(json_integer_value(json_object_get(row, "not_before")),
+		    now - 60);
+	TEST_EQ_INT(json_integer_value(json_object_get(row, "not_after")),
+		    now + NOT_AFTER_S);
+	TEST_EQ_INT(json_integer_value(json_object_get(row, "published_at")),
+		    now - age_s);
+	/* seconds left when the worker read it, a moment after now */
+	TEST_ASSERT(left > PUB_S - 30 && left <= PUB_S);
+	return 0;
+}
+
+static int cred_list_body(struct cfx *f)
+{
+	static const struct cred_spec others[] = {
+		/* another user's credential is not alice's */
+		{BOB, "phone", FP_OLD, "etag-bob", true, 5, 0},
+		/* a publication that expired: not current any more */
+		{ALICE, "gone", FP_NONE, "etag-gone", true, 7200, -1},
+	};
+	int64_t now = (int64_t)time(NULL);
+	struct client c = {.cmd = "cred_list"};
+	json_t *a, *rows;
+
+	if (user_add(f, BOB) || alice_two_devices(f, now))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(others); i++)
+		TEST_EQ_INT(cred_put(f, &others[i], now), 0);
+	if (cred_list_n(f, ALICE, 2, &a))
+		return -1;
+	/* newest first: the desk phone published after the phone */
+	rows = json_object_get(a, "credentials");
+	if (row_expect(json_array_get(rows, 0), "desk", FP_DESK, "etag-desk",
+		       false, now, 10) ||
+	    row_expect(json_array_get(rows, 1), "phone", FP_PHONE, "etag-phone",
+		       true, now, 20))
+		return -1;
+
+	/* the AOR as typed, normalised as for the user commands */
+	c.aor = "alice@EXAMPLE.test";
+	TEST_EQ_INT(lib_call(f, &c, &a), 0);
+	TEST_ASSERT(ans_ok(a));
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "count")), 2);
+	if (cred_list_n(f, BOB, 1, &a))
+		return -1;
+	TEST_EQ_INT(f->n_creds_changed, 0); /* reading changes nothing */
+	return 0;
+}
+
+TEST(control_cred_list_two_devices)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, true) ? -1 : cred_list_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+static int revoke_fp_body(struct cfx *f)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct cred_spec tablet = {ALICE, "tablet", FP_OLD, "etag-t1",
+				   true,  30,	    0};
+	json_t *a;
+
+	if (alice_two_devices(f, now))
+		return -1;
+	/* the tablet's first certificate, then its renewal: FP_OLD stays
+	 * in the history only */
+	TEST_EQ_INT(cred_put(f, &tablet, now), 0);
+	tablet.sha256 = FP_NONE;
+	tablet.etag = "etag-t2";
+	tablet.age_s = 1;
+	TEST_EQ_INT(cred_put(f, &tablet, now), 0);
+
+	/* §7.9: the lost phone's certificate */
+	if (cred_revoke(f, ALICE, FP_PHONE, &a))
+		return -1;
+	TEST_ASSERT(ans_ok(a));
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "revoked")), 1);
+	TEST_EQ_INT(f->n_creds_changed, 1);
+	TEST_EQ_STR(f->creds_changed, ALICE);
+	TEST_EQ_INT(f->n_changed, 0); /* the user hook is another one */
+	TEST_ASSERT(fp_revoked_at(f, ALICE, FP_PHONE) >= now);
+	TEST_EQ_INT(fp_revoked_at(f, ALICE, FP_DESK), 0);
+	if (cred_list_n(f, ALICE, 2, &a))
+		return -1;
+	TEST_EQ_STR(
+		ans_str(json_array_get(json_object_get(a, "credentials"), 0),
+			"device"),
+		"tablet");
+	TEST_EQ_STR(
+		ans_str(json_array_get(json_object_get(a, "credentials"), 1),
+			"device"),
+		"desk");
+
+	/* once revoked, the fingerprint is not found again */
+	if (cred_revoke(f, ALICE, FP_PHONE, &a))
+		return -1;
+	TEST_ASSERT(!ans_ok(a));
+	TEST_EQ_STR(ans_str(a, "error"), "not_found");
+	TEST_ASSERT(strstr(ans_str(a, "message"), FP_PHONE));
+	TEST_EQ_INT(f->n_creds_changed, 1);
+
+	/* a certificate only in the history: marked revoked, no current
+	 * credential removed, nobody to notify */
+	TEST_EQ_INT(fp_revoked_at(f, ALICE, FP_OLD), 0);
+	if (cred_revoke(f, ALICE, FP_OLD, &a))
+		return -1;
+	TEST_ASSERT(ans_ok(a));
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "revoked")), 0);
+	TEST_ASSERT(fp_revoked_at(f, ALICE, FP_OLD) >= now);
+	TEST_EQ_INT(f->n_creds_changed, 1);
+	return cred_list_n(f, ALICE, 2, &a);
+}
+
+TEST(control_cred_revoke_by_fingerprint)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, true) ? -1 : revoke_fp_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+static int revoke_all_body(struct cfx *f)
+{
+	static const struct cred_spec bob = {BOB,   "phone", FP_OLD, "etag-b",
+					     false, 5,	     0};
+	int64_t now = (int64_t)time(NULL);
+	json_t *a;
+
+	if (user_add(f, BOB) || alice_two_devices(f, now))
+		return -1;
+	TEST_EQ_INT(cred_put(f, &bob, now), 0);
+	if (cred_revoke(f, ALICE, NULL, &a))
+		return -1;
+	TEST_ASSERT(ans_ok(a));
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "revoked")), 2);
+	TEST_EQ_INT(f->n_creds_changed, 1);
+	TEST_EQ_STR(f->creds_changed, ALICE);
+	TEST_ASSERT(fp_revoked_at(f, ALICE, FP_PHONE) >= now);
+	TEST_ASSERT(fp_revoked_at(f, ALICE, FP_DESK) >= now);
+	if (cred_list_n(f, ALICE, 0, &a) || cred_list_n(f, BOB, 1, &a))
+		return -1;
+	TEST_EQ_INT(fp_revoked_at(f, BOB, FP_OLD), 0);
+
+	/* nothing left: 0 revoked, and no notification */
+	if (cred_revoke(f, ALICE, NULL, &a))
+		return -1;
+	TEST_ASSERT(ans_ok(a));
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "revoked")), 0);
+	TEST_EQ_INT(f->n_creds_changed, 1);
+	return 0;
+}
+
+TEST(control_cred_revoke_all)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, true) ? -1 : revoke_all_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+static int not_found_body(struct cfx *f)
+{
+	struct client c = {.cmd = "cred_list", .aor = "sip:carol@example.test"};
+	char *resp = NULL;
+	json_t *a;
+
+	/* not a user: each command */
+	TEST_EQ_INT(lib_call(f, &c, &a), 0);
+	TEST_EQ_STR(ans_str(a, "error"), "not_found");
+	TEST_ASSERT(strstr(ans_str(a, "message"), "sip:carol@example.test"));
+	if (cred_revoke(f, "sip:carol@example.test", NULL, &a))
+		return -1;
+	TEST_EQ_STR(ans_str(a, "error"), "not_found");
+	if (cred_revoke(f, "sip:carol@example.test", FP_PHONE, &a))
+		return -1;
+	TEST_EQ_STR(ans_str(a, "error"), "not_found");
+
+	/* a user, a fingerprint it never held */
+	if (alice_two_devices(f, (int64_t)time(NULL)))
+		return -1;
+	if (cred_revoke(f, ALICE, FP_NONE, &a))
+		return -1;
+	TEST_EQ_STR(ans_str(a, "error"), "not_found");
+	TEST_ASSERT(strstr(ans_str(a, "message"), FP_NONE));
+	TEST_EQ_INT(f->n_creds_changed, 0);
+	if (cred_list_n(f, ALICE, 2, &a))
+		return -1;
+
+	/* the library needs an AOR (NULL sha256 is "all") */
+	TEST_EQ_INT(sipcert_control_cred_list(f->conf, NULL, &resp), -EINVAL);
+	TEST_EQ_INT(sipcert_control_cred_revoke(f->conf, NULL, FP_PHONE, &resp),
+		    -EINVAL);
+	TEST_EQ_INT(sipcert_control_cred_list(f->conf, ALICE, NULL), -EINVAL);
+	TEST_ASSERT(!resp);
+	return 0;
+}
+
+TEST(control_cred_not_found)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, true) ? -1 : not_found_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+/* Malformed cred requests, one connection: each refused, nothing
+ * revoked (a bad fingerprint never becomes "revoke them all"). */
+static int cred_bad_body(struct cfx *f)
+{
+#define REVOKE_SHA(x)                                                          \
+	"{\"cmd\":\"cred.revoke\",\"aor\":\"" ALICE "\",\"sha256\":" x "}"
+	static const struct {
+		const char *line;
+		const char *code;
+	} v[] = {
+		{"{\"cmd\":\"cred.list\"}", "bad_request"},
+		{"{\"cmd\":\"cred.list\",\"aor\":7}", "bad_request"},
+		{"{\"cmd\":\"cred.revoke\"}", "bad_request"},
+		{"{\"cmd\":\"cred.list\",\"aor\":\"tel:+15551234\"}",
+		 "bad_aor"},
+		{"{\"cmd\":\"cred.revoke\",\"aor\":\"sip:a@example.test:5\"}",
+		 "bad_aor"},
+		{"{\"cmd\":\"cred.list\",\"aor\":\"sip:alice@other.test\"}",
+		 "foreign_domain"},
+		{REVOKE_SHA("null"), "bad_request"},
+		{REVOKE_SHA("7"), "bad_request"},
+		{REVOKE_SHA("[]"), "bad_request"},
+		{REVOKE_SHA("\"\""), "bad_request"},
+		/* upper case */
+		{REVOKE_SHA("\"0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F6071"
+			    "8293A4B5C6D7E8F9\""),
+		 "bad_request"},
+		/* 63 and 65 digits */
+		{REVOKE_SHA("\"0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071"
+			    "8293a4b5c6d7e8f\""),
+		 "bad_request"},
+		{REVOKE_SHA("\"" FP_PHONE "0\""), "bad_request"},
+		/* not hex; colon-separated; a NUL inside */
+		{REVOKE_SHA("\"0g1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071"
+			    "8293a4b5c6d7e8f9\""),
+		 "bad_request"},
+		{REVOKE_SHA("\"0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:"
+			    "0a:1b:2c:3d:4e\""),
+		 "bad_request"},
+		{REVOKE_SHA("\"0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071"
+			    "8293a4b5c6d7e8\\u0000\""),
+		 "bad_request"},
+		/* the fingerprint is checked before the user is looked up */
+		{"{\"cmd\":\"cred.revoke\",\"aor\":\"sip:nobody@example.test\","
+		 "\"sha256\":\"xyz\"}",
+		 "bad_request"},
+		{REVOKE_SHA("\"" FP_NONE "\""), "not_found"},
+		{"{\"cmd\":\"cred.list\",\"aor\":\"" ALICE "\"}", "ok"},
+	};
+#undef REVOKE_SHA
+	struct client c = {0};
+	struct buf all;
+	char code[64];
+	json_t *a;
+	int err = 0;
+
+	if (alice_two_devices(f, (int64_t)time(NULL)))
+		return -1;
+	buf_init(&all, RAW_MAX);
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		buf_printf(&all, "%s\n", v[i].line);
+	if (all.err || raw_call(f, &c, all.p, all.len, true, 0)) {
+		buf_fini(&all);
+		return -1;
+	}
+	buf_fini(&all);
+	TEST_EQ_INT(lines_in(c.got, c.got_len), ARRAY_SIZE(v));
+	for (unsigned i = 0; i < ARRAY_SIZE(v); i++) {
+		line_code(&c, i, code, sizeof(code));
+		if (strcmp(code, v[i].code)) {
+			TEST_FAIL_AT("line %u (%s): %s, expected %s", i,
+				     v[i].line, code, v[i].code);
+			err = -1;
+		}
+	}
+	if (err)
+		return err;
+	TEST_EQ_INT(f->n_creds_changed, 0);
+	return cred_list_n(f, ALICE, 2, &a);
+}
+
+TEST(control_cred_bad_requests)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, true) ? -1 : cred_bad_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+/* Every strict prefix of a revoke of one certificate, then EOF: refused,
+ * and nothing revoked (a cut line never becomes "revoke them all"). */
+static int cred_prefix_body(struct cfx *f)
+{
+	static const char req[] = "{\"cmd\":\"cred.revoke\",\"aor\":\"" ALICE
+				  "\",\"sha256\":\"" FP_PHONE "\"}";
+	char code[64];
+	json_t *a;
+
+	if (alice_two_devices(f, (int64_t)time(NULL)))
+		return -1;
+	for (size_t n = 1; n < sizeof(req) - 1; n++) {
+		struct client c = {0};
+
+		TEST_EQ_INT(raw_call(f, &c, req, n, true, 0), 0);
+		TEST_EQ_INT(lines_in(c.got, c.got_len), 1);
+		line_code(&c, 0, code, sizeof(code));
+		TEST_ASSERT(strcmp(code, "ok"));
+	}
+	TEST_EQ_INT(f->n_creds_changed, 0);
+	if (cred_list_n(f, ALICE, 2, &a))
+		return -1;
+	/* the whole request does revoke */
+	if (cred_revoke(f, ALICE, FP_PHONE, &a))
+		return -1;
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "revoked")), 1);
+	return 0;
+}
+
+TEST(control_cred_revoke_prefixes)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, true) ? -1 : cred_prefix_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+/* The hook set after control_new(), as sipcertd's main does once the
+ * credential service exists; cleared again with NULL. */
+static int cred_hook_body(struct cfx *f)
+{
+	static const struct cred_spec renewed[] = {
+		{ALICE, "phone", FP_OLD, "etag-p2", true, 3, 0},
+		{ALICE, "desk", FP_NONE, "etag-d2", false, 2, 0},
+	};
+	struct control_opts o = cfx_opts(f);
+	int64_t now = (int64_t)time(NULL);
+	json_t *a;
+
+	o.on_creds_changed = NULL;
+	o.creds_changed_arg = NULL;
+	TEST_EQ_INT(control_new(&f->ctl, &o), 0);
+	if (alice_two_devices(f, now))
+		return -1;
+	if (cred_revoke(f, ALICE, FP_PHONE, &a))
+		return -1;
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "revoked")), 1);
+	TEST_EQ_INT(f->n_creds_changed, 0);
+
+	control_on_creds_changed(f->ctl, on_creds_changed, f);
+	control_on_creds_changed(NULL, on_creds_changed, f); /* no-op */
+	if (cred_revoke(f, ALICE, FP_DESK, &a))
+		return -1;
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "revoked")), 1);
+	TEST_EQ_INT(f->n_creds_changed, 1);
+	TEST_EQ_STR(f->creds_changed, ALICE);
+
+	/* a failed revoke does not call it */
+	if (cred_revoke(f, ALICE, FP_DESK, &a))
+		return -1;
+	TEST_EQ_STR(ans_str(a, "error"), "not_found");
+	TEST_EQ_INT(f->n_creds_changed, 1);
+
+	/* both devices enrol again; with the hook cleared, revoking them
+	 * all tells nobody */
+	for (size_t i = 0; i < ARRAY_SIZE(renewed); i++)
+		TEST_EQ_INT(cred_put(f, &renewed[i], now), 0);
+	control_on_creds_changed(f->ctl, NULL, NULL);
+	if (cred_revoke(f, ALICE, NULL, &a))
+		return -1;
+	TEST_EQ_INT(json_integer_value(json_object_get(a, "revoked")), 2);
+	TEST_EQ_INT(f->n_creds_changed, 1);
+	return 0;
+}
+
+TEST(control_cred_revoke_hook)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, false) ? -1 : cred_hook_body(&f);
+
+	cfx_fini(&f);
+	return rc;
+}
+
+/* A database that fails: "store" with the database's reason, no hook. */
+static int cred_store_fail_body(struct cfx *f)
+{
+	struct client c = {.cmd = "cred_list", .aor = ALICE};
+	sqlite3 *db;
+	json_t *a;
+	int rc;
+
+	if (alice_two_devices(f, (int64_t)time(NULL)))
+		return -1;
+	TEST_EQ_INT(sqlite3_open(f->url + 7, &db), SQLITE_OK);
+	rc = sqlite3_exec(db, "ALTER TABLE credentials RENAME TO creds_gone",
+			  NULL, NULL, NULL);
+	sqlite3_close(db);
+	TEST_EQ_INT(rc, SQLITE_OK);
+	TEST_EQ_INT(lib_call(f, &c, &a), 0);
+	TEST_EQ_STR(ans_str(a, "error"), "store");
+	TEST_ASSERT(strstr(ans_str(a, "message"), "credentials"));
+	for (int all = 0; all < 2; all++) {
+		if (cred_revoke(f, ALICE, all ? NULL : FP_PHONE, &a))
+			return -1;
+		TEST_EQ_STR(ans_str(a, "error"), "store");
+	}
+	TEST_EQ_INT(f->n_creds_changed, 0);
+	return 0;
+}
+
+TEST(control_cred_store_failure)
+{
+	struct cfx f;
+	int rc = cfx_init(&f, true) ? -1 : cred_store_fail_body(&f);
 
 	cfx_fini(&f);
 	return rc;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* sipcert_control_*(): the client side of sipcertd's control socket: find
  * the socket from sipcertd.conf, send one JSON line, read one back, each
- * step bounded in size and time. */
+ * step bounded in size and time; typed requests for users, bindings,
+ * credentials (RFC 6072 §7.9 revocation) and statistics. */
 #include "lib.h"
 
 #include <limits.h>
@@ -354,9 +355,16 @@ static void json_str_append(struct buf *b, const char *s)
 	(void)buf_append_byte(b, '"');
 }
 
-/* {"cmd":cmd[,"aor":aor][,"password":password]}, sent and wiped. */
+/* A request member beside "cmd" and "aor"; name NULL: none. */
+struct member {
+	const char *name;
+	const char *value;
+};
+
+/* {"cmd":cmd[,"aor":aor][,name:value]}, sent and wiped (a "password"
+ * member makes the buffer a secret one). */
 static int typed_call(const char *config_path, const char *cmd, const char *aor,
-		      const char *password, char **response_json)
+		      struct member m, char **response_json)
 {
 	struct buf req;
 	int err;
@@ -364,16 +372,18 @@ static int typed_call(const char *config_path, const char *cmd, const char *aor,
 	if (!config_path || !response_json)
 		return -EINVAL;
 	buf_init(&req, REQUEST_MAX_BYTES);
-	req.is_secret = password != NULL;
+	req.is_secret = m.name && !strcmp(m.name, "password");
 	(void)buf_append_cstr(&req, "{\"cmd\":");
 	json_str_append(&req, cmd);
 	if (aor) {
 		(void)buf_append_cstr(&req, ",\"aor\":");
 		json_str_append(&req, aor);
 	}
-	if (password) {
-		(void)buf_append_cstr(&req, ",\"password\":");
-		json_str_append(&req, password);
+	if (m.name && m.value) {
+		(void)buf_append_byte(&req, ',');
+		json_str_append(&req, m.name);
+		(void)buf_append_byte(&req, ':');
+		json_str_append(&req, m.value);
 	}
 	err = buf_append_byte(&req, '}');
 	if (!err)
@@ -388,8 +398,8 @@ SIPCERT_API int sipcert_control_user_add(const char *config_path,
 {
 	if (!aor || !password)
 		return -EINVAL;
-	return typed_call(config_path, "user.add", aor, password,
-			  response_json);
+	return typed_call(config_path, "user.add", aor,
+			  (struct member){"password", password}, response_json);
 }
 
 SIPCERT_API int sipcert_control_user_passwd(const char *config_path,
@@ -399,8 +409,8 @@ SIPCERT_API int sipcert_control_user_passwd(const char *config_path,
 {
 	if (!aor || !password)
 		return -EINVAL;
-	return typed_call(config_path, "user.passwd", aor, password,
-			  response_json);
+	return typed_call(config_path, "user.passwd", aor,
+			  (struct member){"password", password}, response_json);
 }
 
 SIPCERT_API int sipcert_control_user_del(const char *config_path,
@@ -408,25 +418,47 @@ SIPCERT_API int sipcert_control_user_del(const char *config_path,
 {
 	if (!aor)
 		return -EINVAL;
-	return typed_call(config_path, "user.del", aor, NULL, response_json);
+	return typed_call(config_path, "user.del", aor, (struct member){0},
+			  response_json);
 }
 
 SIPCERT_API int sipcert_control_user_list(const char *config_path,
 					  char **response_json)
 {
-	return typed_call(config_path, "user.list", NULL, NULL, response_json);
+	return typed_call(config_path, "user.list", NULL, (struct member){0},
+			  response_json);
 }
 
 SIPCERT_API int sipcert_control_bindings_list(const char *config_path,
 					      const char *aor,
 					      char **response_json)
 {
-	return typed_call(config_path, "bindings.list", aor, NULL,
+	return typed_call(config_path, "bindings.list", aor, (struct member){0},
 			  response_json);
 }
 
 SIPCERT_API int sipcert_control_stats(const char *config_path,
 				      char **response_json)
 {
-	return typed_call(config_path, "stats", NULL, NULL, response_json);
+	return typed_call(config_path, "stats", NULL, (struct member){0},
+			  response_json);
+}
+
+SIPCERT_API int sipcert_control_cred_list(const char *config_path,
+					  const char *aor, char **response_json)
+{
+	if (!aor)
+		return -EINVAL;
+	return typed_call(config_path, "cred.list", aor, (struct member){0},
+			  response_json);
+}
+
+SIPCERT_API int sipcert_control_cred_revoke(const char *config_path,
+					    const char *aor, const char *sha256,
+					    char **response_json)
+{
+	if (!aor)
+		return -EINVAL;
+	return typed_call(config_path, "cred.revoke", aor,
+			  (struct member){"sha256", sha256}, response_json);
 }
