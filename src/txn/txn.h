@@ -118,5 +118,9 @@ void txn_cli_abandon(struct txn_cli *c);
 
 /* A fresh branch: "z9hG4bK" + 22 random base64url chars, NUL-ended. */
 void txn_branch_new(char out[32]);
+enum { TXN_TAG_LEN = 16 };
+/* A To tag (RFC 3261 §19.3): TXN_TAG_LEN random base64url chars (96
+ * bits), NUL-ended; also what a dialog's notifier uses as its local tag. */
+void txn_tag_new(char out[TXN_TAG_LEN + 1]);
 
 #endif

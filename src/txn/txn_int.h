@@ -117,9 +117,6 @@ int txn_reply_restamp(struct buf *b, const char *top_via);
 
 /* ---- branch.c ----------------------------------------------------------- */
 
-enum { TXN_TAG_LEN = 16 };
-/* A To tag: TXN_TAG_LEN random base64url chars, NUL-ended. */
-void txn_tag_new(char out[TXN_TAG_LEN + 1]);
 /* Fill with random bytes (OpenSSL's DRBG). */
 void txn_random(void *out, size_t n);
 
