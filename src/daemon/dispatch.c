@@ -11,7 +11,12 @@
 static const char *const supported_tags[] = {"sipsec"};
 
 /* Methods some role of this daemon handles (RFC 3261 §20.5). */
-#define ALLOW_HDR "Allow: REGISTER, OPTIONS, ACK, CANCEL"
+#define ALLOW_HDR "Allow: REGISTER, OPTIONS, SUBSCRIBE, PUBLISH, ACK, CANCEL"
+/* The event packages of the credential service (RFC 6665 §8.2.2) */
+#define ALLOW_EVENTS_HDR "Allow-Events: certificate, credential"
+/* What the credential packages send and PUBLISH takes (RFC 6072 §6.4) */
+#define ACCEPT_HDR                                                         \
+	"Accept: application/pkix-cert, multipart/mixed, application/pkcs8"
 
 static bool tag_supported(struct slice tag)
 {
@@ -59,7 +64,8 @@ static void handle_options(struct sipcertd *d, struct txn_srv *st)
 {
 	const char *hdrs[] = {
 		ALLOW_HDR,
-		"Accept: application/sdp",
+		ALLOW_EVENTS_HDR,
+		ACCEPT_HDR,
 		"Supported: sipsec",
 	};
 	struct txn_reply_opts o = {.hdrs = hdrs, .n_hdrs = ARRAY_SIZE(hdrs)};
@@ -82,11 +88,46 @@ static int register_aor(struct sipcertd *d, const struct sip_msg *m, char *aor,
 	return auth_uri_aor(to, aor, n);
 }
 
-static void handle_register(struct sipcertd *d, struct txn_srv *st)
+/* RFC 3261 §22: digest-authenticate m as the owner of aor. True when it
+ * is; otherwise the request has been answered (challenge or refusal). */
+static bool authenticate(struct sipcertd *d, struct txn_srv *st,
+			 const char *aor)
 {
 	const struct sip_msg *m = txn_srv_msg(st);
 	const struct txn_source *src = txn_srv_source(st);
 	struct auth_result res;
+
+	auth_check(d->auth, m, &src->peer, false, &res);
+	switch (res.verdict) {
+	case AUTH_OK:
+		/* no third-party registration or publication: the
+		 * credentials' AOR is the one the request is about */
+		if (strcmp(res.aor, aor)) {
+			reply_hdr(st, 403, "Credentials are for another user",
+				  NULL);
+			return false;
+		}
+		return true;
+	case AUTH_CHALLENGE: {
+		const char *hdrs[2] = {res.hdrs[0], res.hdrs[1]};
+		struct txn_reply_opts o = {.hdrs = hdrs, .n_hdrs = res.n_hdrs};
+
+		d->stats.auth_challenges++;
+		(void)txn_srv_reply(st, res.status, res.reason, &o);
+		return false;
+	}
+	case AUTH_FORBIDDEN:
+		break;
+	}
+	d->stats.auth_failures++;
+	log_msg(LOG_LEVEL_NOTICE, "auth", "refused %s: %s", aor, res.reason);
+	reply_hdr(st, res.status, res.reason, NULL);
+	return false;
+}
+
+static void handle_register(struct sipcertd *d, struct txn_srv *st)
+{
+	const struct sip_msg *m = txn_srv_msg(st);
 	char aor[256];
 	int err;
 
@@ -102,38 +143,72 @@ static void handle_register(struct sipcertd *d, struct txn_srv *st)
 			  NULL);
 		return;
 	}
-	if (!d->cfg.registrar.authenticate) {
-		/* [registrar] authenticate = no: a proxy in front vouches */
+	/* [registrar] authenticate = no: a proxy in front vouches */
+	if (!d->cfg.registrar.authenticate || authenticate(d, st, aor))
 		registrar_handle(d->registrar, st, aor);
+}
+
+/* SUBSCRIBE and PUBLISH of the credential service: the package (489 for
+ * others, RFC 6665 §8.2.2), the resource (the To AOR, a user of our
+ * domain: 404 otherwise), and for the credential package the rules of
+ * RFC 6072 §7.5-§7.9: direct TLS (403), digest as the AOR's owner. */
+static void handle_cred(struct sipcertd *d, struct txn_srv *st, bool publish)
+{
+	const struct sip_msg *m = txn_srv_msg(st);
+	const struct txn_source *src = txn_srv_source(st);
+	enum cred_pkg pkg;
+	const char *why;
+	char aor[256];
+	int err;
+
+	if (!d->cred) {
+		reply_hdr(st, 503, "Credential service unavailable", NULL);
 		return;
 	}
-	auth_check(d->auth, m, &src->peer, false, &res);
-	switch (res.verdict) {
-	case AUTH_OK:
-		/* no third-party registration: the credentials' AOR is
-		 * the one being registered */
-		if (strcmp(res.aor, aor)) {
-			reply_hdr(st, 403, "Credentials are for another user",
-				  NULL);
-			break;
+	err = cred_pkg_of(m, &pkg);
+	if (err == -EBADMSG) {
+		reply_hdr(st, 400, "Malformed Event", NULL);
+		return;
+	}
+	if (err || (publish && pkg != CRED_PKG_CREDENTIAL)) {
+		reply_hdr(st, 489, NULL,
+			  publish ? "Allow-Events: credential"
+				  : ALLOW_EVENTS_HDR);
+		return;
+	}
+	/* an initial request names the resource in its Request-URI; an
+	 * in-dialog one is sent to our Contact. Either way To is the AOR. */
+	if (!m->to.tag.p && !slice_caseeq_cstr(m->ruri.host,
+					       d->cfg.domain.name)) {
+		reply_hdr(st, 404, "Domain not served here", NULL);
+		return;
+	}
+	err = register_aor(d, m, aor, sizeof(aor));
+	if (!err && !userdb_find(d->users, slice_cstr(aor)))
+		err = -ENOENT;
+	if (err) {
+		reply_hdr(st, err == -EBADMSG ? 400 : 404,
+			  err == -EBADMSG ? "To is not a SIP address-of-record"
+					  : "No such user",
+			  NULL);
+		return;
+	}
+	if (pkg == CRED_PKG_CREDENTIAL) {
+		why = cred_direct_tls_refusal(m, src->proto);
+		if (why) {
+			log_msg(LOG_LEVEL_NOTICE, "cred", "%s for %s from %s: %s",
+				publish ? "PUBLISH" : "SUBSCRIBE", aor,
+				net_proto_name(src->proto), why);
+			reply_hdr(st, 403, why, NULL);
+			return;
 		}
-		registrar_handle(d->registrar, st, aor);
-		break;
-	case AUTH_CHALLENGE: {
-		const char *hdrs[2] = {res.hdrs[0], res.hdrs[1]};
-		struct txn_reply_opts o = {.hdrs = hdrs, .n_hdrs = res.n_hdrs};
-
-		d->stats.auth_challenges++;
-		(void)txn_srv_reply(st, res.status, res.reason, &o);
-		break;
+		if (!authenticate(d, st, aor))
+			return;
 	}
-	case AUTH_FORBIDDEN:
-		d->stats.auth_failures++;
-		log_msg(LOG_LEVEL_NOTICE, "auth", "refused %s: %s", aor,
-			res.reason);
-		reply_hdr(st, res.status, res.reason, NULL);
-		break;
-	}
+	if (publish)
+		cred_publish(d->cred, st, aor);
+	else
+		cred_subscribe(d->cred, st, pkg, aor);
 }
 
 void dispatch_request(void *arg, struct txn_srv *st, const struct sip_msg *m)
@@ -172,6 +247,12 @@ void dispatch_request(void *arg, struct txn_srv *st, const struct sip_msg *m)
 		return;
 	case SIP_METHOD_OPTIONS:
 		handle_options(d, st);
+		return;
+	case SIP_METHOD_SUBSCRIBE:
+		handle_cred(d, st, false);
+		return;
+	case SIP_METHOD_PUBLISH:
+		handle_cred(d, st, true);
 		return;
 	case SIP_METHOD_OTHER:
 		/* RFC 3261 §8.2.1: a method we do not recognise */

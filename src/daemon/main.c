@@ -43,7 +43,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void on_drain_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct sipcertd *d = arg;
-	size_t active = txn_layer_active(d->txn);
+	size_t active = txn_layer_active(d->txn) +
+			(d->cred ? cred_busy(d->cred) : 0);
 
 	(void)fd;
 	(void)what;
@@ -51,7 +52,8 @@ static void on_drain_check(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (active)
 		log_msg(LOG_LEVEL_WARNING, "main",
-			"stopping with %zu transaction(s) unfinished", active);
+			"stopping with %zu transaction(s) or job(s) unfinished",
+			active);
 	event_base_loopbreak(d->base);
 }
 
@@ -97,6 +99,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 			log_msg(LOG_LEVEL_NOTICE, "main", "reloaded %s",
 				d->cfg.domain.cert);
 	}
+	services_reload(d);
 	err = userdb_load(d->users, d->store);
 	if (err)
 		log_msg(LOG_LEVEL_ERR, "main", "user table reload failed: %s",
@@ -289,6 +292,7 @@ static void put_stats(void *arg, struct control_stats *s)
 	control_stats_put(s, "messages_dropped", ns.rx_dropped);
 	control_stats_put(s, "tls_handshakes", ns.tls_handshakes);
 	control_stats_put(s, "tls_failures", ns.tls_failures);
+	services_stats(d, s);
 }
 
 static int start_control(struct sipcertd *d)
@@ -339,6 +343,8 @@ static int start(struct sipcertd *d)
 		err = start_sip(d);
 	if (!err)
 		err = start_control(d);
+	if (!err)
+		err = services_start(d);
 	if (err)
 		return err;
 	if (add_signal(d, &d->sig_term, SIGTERM, on_term) ||
@@ -359,11 +365,16 @@ static void stop(struct sipcertd *d)
 	for (size_t i = 0; i < ARRAY_SIZE(evs); i++)
 		if (evs[i])
 			event_free(evs[i]);
+	/* the control socket's last write may still reach the credential
+	 * service; the signers' cancelled jobs complete into it; then it
+	 * stores what it has and lets go of its transactions */
 	control_free(d->control);
+	d->control = NULL;
 	store_close(d->control_store);
+	loop_pool_free(d->pool);
+	services_stop(d);
 	txn_layer_free(d->txn);
 	net_free(d->net);
-	loop_pool_free(d->pool);
 	registrar_free(d->registrar);
 	auth_free(d->auth);
 	userdb_free(d->users);

@@ -117,6 +117,11 @@ class Daemon:
                 raise AssertionError("sipcertd exited %d:\n%s" % (
                     self.proc.returncode, self.logtext()))
             t = Transport("udp", "127.0.0.1", self.sip_port)
+            if t.local[1] == self.sip_port:
+                # the kernel gave the probe the port the daemon is about
+                # to bind: it would talk to itself and hold the port
+                t.close()
+                continue
             ua = UA(t, DOMAIN, "probe")
             r = ua.transact(ua.request("OPTIONS", ruri="sip:" + DOMAIN),
                             timeout=0.3)

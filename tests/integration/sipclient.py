@@ -240,3 +240,116 @@ class UA:
             expires=expires,
             extra=[self.authorization(chal[0], "REGISTER", ruri,
                                       password=password)]))
+
+
+# ---- helpers for user agents that also receive requests (cred_test.py) ----
+
+# RFC 3261 §7.3.3 and RFC 6665 §8.2.2: compact header names
+COMPACT_FORMS = {
+    "f": "from", "t": "to", "i": "call-id", "m": "contact", "v": "via",
+    "l": "content-length", "c": "content-type", "e": "content-encoding",
+    "k": "supported", "o": "event", "u": "allow-events", "y": "identity",
+    "n": "identity-info", "s": "subject", "r": "refer-to",
+}
+
+
+class Request:
+    """A request received from the daemon (a NOTIFY): start line, unfolded
+    headers (compact names answer to their long names) and the body cut
+    to Content-Length."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        lines = head.decode("utf-8", "replace").split("\r\n")
+        m = re.match(r"([A-Za-z]+) (\S+) SIP/2\.0$", lines[0])
+        if not m:
+            raise ValueError("not a request: %r" % lines[0])
+        self.method, self.uri = m.group(1), m.group(2)
+        self.headers = []
+        for line in lines[1:]:
+            if line[:1] in (" ", "\t") and self.headers:
+                name, value = self.headers[-1]
+                self.headers[-1] = (name, (value + " " +
+                                           line.strip()).strip())
+                continue
+            name, _, value = line.partition(":")
+            self.headers.append((name.strip(), value.strip()))
+        n = self.get("Content-Length")
+        self.body = rest[:int(n)] if n and n.isdigit() else rest
+
+    def all(self, name):
+        name = name.lower()
+        return [v for n, v in self.headers
+                if COMPACT_FORMS.get(n.lower(), n.lower()) == name]
+
+    def get(self, name):
+        vals = self.all(name)
+        return vals[0] if vals else None
+
+    def __repr__(self):
+        return "<%s %s>" % (self.method, self.uri)
+
+
+def parse_message(raw):
+    """A Response or a Request."""
+    return Response(raw) if raw.startswith(b"SIP/2.0 ") else Request(raw)
+
+
+def frame_message(buf):
+    """(one whole message, the rest) from a stream buffer, or (None, buf)
+    when it holds no whole message yet; CRLF keep-alives are skipped."""
+    while buf.startswith(b"\r\n"):
+        buf = buf[2:]
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None, buf
+    head = buf[:end].decode("latin-1")
+    m = re.search(r"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head)
+    total = end + 4 + (int(m.group(1)) if m else 0)
+    if len(buf) < total:
+        return None, buf
+    return buf[:total], buf[total:]
+
+
+def build_request(method, ruri, from_uri, from_tag, to_uri, call_id, cseq,
+                  via, contact=None, to_tag=None, extra=(), body=b"",
+                  expires=None):
+    """A request of a dialog or one starting one. via is (proto, host,
+    port), or a list of Via values, the first ours; contact a URI or None
+    for no Contact header."""
+    if isinstance(via, tuple):
+        proto, host, port = via
+        via = ["SIP/2.0/%s %s:%d;branch=z9hG4bK%s;rport" % (
+            proto.upper(), host, port, uuid.uuid4().hex)]
+    lines = ["%s %s SIP/2.0" % (method, ruri)]
+    lines += ["Via: " + v for v in via]
+    lines += [
+        "Max-Forwards: 70",
+        "From: <%s>;tag=%s" % (from_uri, from_tag),
+        "To: <%s>%s" % (to_uri, ";tag=" + to_tag if to_tag else ""),
+        "Call-ID: %s" % call_id,
+        "CSeq: %d %s" % (cseq, method),
+    ]
+    if contact:
+        lines.append("Contact: <%s>" % contact)
+    if expires is not None:
+        lines.append("Expires: %d" % expires)
+    lines += list(extra)
+    lines.append("Content-Length: %d" % len(body))
+    return (CRLF.join(lines) + CRLF + CRLF).encode() + body
+
+
+def make_response(req, status, reason, to_tag=None, extra=()):
+    """The response to a received Request (RFC 3261 §8.2.6.2): its Via,
+    From, To (with to_tag added when it has none), Call-ID and CSeq."""
+    lines = ["SIP/2.0 %d %s" % (status, reason)]
+    lines += ["Via: " + v for v in req.all("Via")]
+    to = req.get("To")
+    if to_tag and ";tag=" not in to:
+        to += ";tag=" + to_tag
+    lines += ["From: " + req.get("From"), "To: " + to,
+              "Call-ID: " + req.get("Call-ID"), "CSeq: " + req.get("CSeq")]
+    lines += list(extra)
+    lines.append("Content-Length: 0")
+    return (CRLF.join(lines) + CRLF + CRLF).encode()
