@@ -71,6 +71,10 @@ void cred_changed(struct cred_service *c, const char *aor, bool revoked);
  * credential subscriptions with terminated;reason=deactivated. */
 void cred_deactivate(struct cred_service *c, const char *aor);
 
+/* Sign from now on with key (SIGHUP: a new domain certificate and key);
+ * NOTIFYs being signed finish with the old one. -EINVAL. */
+int cred_set_key(struct cred_service *c, EVP_PKEY *key);
+
 struct cred_stats {
 	uint64_t subscriptions; /* active now */
 	uint64_t subscribes;	/* SUBSCRIBEs accepted */

@@ -27,6 +27,7 @@ enum {
 
 struct notify {
 	struct cred_service *c;
+	EVP_PKEY *key;	 /* referenced: a SIGHUP may replace the service's */
 	struct sub *sub; /* NULL once the subscription is gone */
 	struct txn_cli *cli;
 	struct buf head, tail, out;
@@ -397,6 +398,8 @@ struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 
 static void notify_free(struct notify *n)
 {
+	if (n->key)
+		EVP_PKEY_free(n->key);
 	buf_fini(&n->head);
 	buf_fini(&n->tail);
 	buf_fini(&n->out);
@@ -479,7 +482,7 @@ static void notify_sign_job(void *arg)
 	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	n->err = cred_notify_sign(c->key, c->o.alg, c->info_url,
+	n->err = cred_notify_sign(n->key, c->o.alg, c->info_url,
 				  buf_slice(&n->head), buf_slice(&n->tail),
 				  &n->out);
 	clock_gettime(CLOCK_MONOTONIC, &b);
@@ -700,6 +703,8 @@ static int notify_start(struct cred_service *c, struct sub *s)
 	if (!n)
 		return -ENOMEM;
 	n->c = c;
+	if (EVP_PKEY_up_ref(c->key))
+		n->key = c->key;
 	buf_init(&n->head, NOTIFY_MAX_BYTES);
 	buf_init(&n->tail, NOTIFY_MAX_BYTES);
 	buf_init(&n->out, NOTIFY_MAX_BYTES);
@@ -710,7 +715,7 @@ static int notify_start(struct cred_service *c, struct sub *s)
 		n->tail.is_secret = true;
 		n->out.is_secret = true;
 	}
-	err = notify_body(c, s, &body);
+	err = n->key ? notify_body(c, s, &body) : -ENOMEM;
 	if (!err) {
 		const char *lu = sub_str(s, S_LOCAL_URI);
 		struct cred_notify_req r = {
@@ -1322,6 +1327,16 @@ void cred_free(struct cred_service *c)
 	mem_free(c->info_url);
 	mem_free(c->store_url);
 	mem_free(c);
+}
+
+int cred_set_key(struct cred_service *c, EVP_PKEY *key)
+{
+	if (!key || !EVP_PKEY_up_ref(key))
+		return -EINVAL;
+	/* signing jobs under way hold their own reference to the old one */
+	EVP_PKEY_free(c->key);
+	c->key = key;
+	return 0;
 }
 
 void cred_stats_get(const struct cred_service *c, struct cred_stats *out)

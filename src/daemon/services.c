@@ -280,6 +280,22 @@ void services_reload(struct sipcertd *d)
 		return;
 	}
 	buf_fini(&old);
+	/* the Identity-Info certificate changed: NOTIFYs are signed with
+	 * its key from now on (RFC 4474 §6 step 2 checks the pair) */
+	if (d->cred) {
+		EVP_PKEY *key = NULL;
+
+		err = crypto_key_private_load(&key, CRYPTO_PEM,
+					      d->cfg.domain.key);
+		if (!err)
+			err = cred_set_key(d->cred, key);
+		if (key)
+			EVP_PKEY_free(key);
+		if (err)
+			log_msg(LOG_LEVEL_ERR, "main",
+				"signing key %s not reloaded: %s",
+				d->cfg.domain.key, crypto_last_error());
+	}
 }
 
 void services_stats(struct sipcertd *d, struct control_stats *s)
