@@ -503,16 +503,11 @@ static void check_listeners(struct config_parser *p)
 static void check_all(struct config_parser *p)
 {
 	const struct config *c = &p->c;
-	bool has_tls = c->https.n_listen > 0;
 
-	for (size_t i = 0; i < c->sip.n_listen; i++)
-		if (c->sip.listen[i].transport == CONFIG_TLS)
-			has_tls = true;
-	/* a TLS listener needs the domain certificate (RFC 5922 §4) */
-	if (has_tls || line_of(p, "domain", "cert"))
-		check_file(p, "domain", "cert", c->domain.cert, false);
-	if (has_tls || line_of(p, "domain", "key"))
-		check_file(p, "domain", "key", c->domain.key, false);
+	/* the domain certificate serves TLS (RFC 5922 §4) and its key signs
+	 * every NOTIFY (RFC 4474 §5): always needed */
+	check_file(p, "domain", "cert", c->domain.cert, false);
+	check_file(p, "domain", "key", c->domain.key, false);
 	if (*c->domain.trust_anchors)
 		check_file(p, "domain", "trust_anchors",
 			   c->domain.trust_anchors, false);

@@ -629,8 +629,14 @@ TEST(config_load_cross_key_errors)
 	    "(the default): No such file",
 	    t.dir);
 	TEST_HAS(&e, want);
-	/* no TLS anywhere: the certificate and key are not needed */
-	CHECK(count_lines(&e) == 1);
+	/* even without TLS the key signs every NOTIFY (RFC 4474 §5): the
+	 * certificate and key are needed too */
+	fmt(want, sizeof(want),
+	    "sipcertd.conf: [domain] key: %s/domain.key "
+	    "(the default): No such file",
+	    t.dir);
+	TEST_HAS(&e, want);
+	CHECK(count_lines(&e) == 3);
 	/* the sip list cannot be emptied */
 	CHECK(load_text(&t, "[sip]\nlisten = none\n", &c, &e) == -EINVAL);
 	TEST_HAS(&e, "sipcertd.conf:2: [sip] listen: sipcertd needs at least "
