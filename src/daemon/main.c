@@ -3,6 +3,7 @@
  * order, signals (SIGTERM drains, SIGHUP reloads), orderly shutdown. */
 #include "sipcertd.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,11 @@
 #include <openssl/rand.h>
 
 /* SIGTERM: transactions in flight get this long to finish. */
-enum { DRAIN_MAX_MS = 5000, TICK_MS = 1000 };
+enum {
+	DRAIN_MAX_MS = 5000,
+	TICK_MS = 1000,
+	TRIM_AFTER = 1024, /* transactions at once that count as a burst */
+};
 
 static void usage(FILE *f)
 {
@@ -35,9 +40,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct sipcertd *d = arg;
 
+	size_t active;
+
 	(void)fd;
 	(void)what;
 	registrar_expire(d->registrar);
+	/* After a burst of short-lived transactions the heap holds freed
+	 * chunks that glibc keeps: give them back once the burst is over,
+	 * so RSS follows what is live, not the peak. */
+	active = txn_layer_active(d->txn);
+	if (active > d->active_peak)
+		d->active_peak = active;
+	if (d->active_peak >= TRIM_AFTER && active < d->active_peak / 4) {
+		malloc_trim(0);
+		d->active_peak = active;
+	}
 }
 
 static void on_drain_check(evutil_socket_t fd, short what, void *arg)

@@ -42,6 +42,7 @@ struct sipcertd {
 	struct sipcertd_stats stats;
 	char sent_by[3][CONFIG_NAME_MAX + 8]; /* per net_proto */
 	uint64_t drain_deadline_ms;
+	size_t active_peak; /* transactions, since the last malloc_trim() */
 	bool is_draining;
 };
 
