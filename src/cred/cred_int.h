@@ -82,7 +82,8 @@ struct cred_refusal {
 struct cred_publication {
 	struct slice cert_der; /* application/pkix-cert, DER */
 	struct slice pkcs8;    /* application/pkcs8, DER; .p NULL if none */
-	bool pkcs8_encrypted;  /* EncryptedPrivateKeyInfo (else PrivateKeyInfo) */
+	bool pkcs8_encrypted;  /* EncryptedPrivateKeyInfo (else PrivateKeyInfo)
+				*/
 	X509 *cert;	       /* parsed; owned: cred_publication_fini() */
 	int64_t not_before;
 	int64_t not_after;
@@ -119,8 +120,8 @@ void cred_publication_fini(struct cred_publication *p);
 /* The body of a NOTIFY (RFC 6072 §6.4, §7.4): what cred_notify_body()
  * builds from the resource's current state. */
 struct cred_body {
-	struct buf bytes;  /* empty: no body */
-	char ctype[128];   /* "" with no body */
+	struct buf bytes; /* empty: no body */
+	char ctype[128];  /* "" with no body */
 };
 
 /* Build the body for pkg: certificate: the DER alone,
@@ -177,8 +178,7 @@ int cred_notify_build(const struct cred_notify_req *r, struct buf *head,
  * 0; -EBADMSG (head+tail do not parse or lack a part RFC 4474 §9 signs),
  * -EINVAL, -EPROTO (OpenSSL), -ENOMEM, -EMSGSIZE. out is unchanged on
  * failure. */
-int cred_notify_sign(EVP_PKEY *key, enum identity_alg alg,
-		     const char *info_url, struct slice head, struct slice tail,
-		     struct buf *out);
+int cred_notify_sign(EVP_PKEY *key, enum identity_alg alg, const char *info_url,
+		     struct slice head, struct slice tail, struct buf *out);
 
 #endif

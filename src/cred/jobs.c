@@ -259,8 +259,8 @@ static void flow_text(const struct sub *s, char out[FLOW_TEXT_MAX])
 		snprintf(out, FLOW_TEXT_MAX, "%s:", net_proto_name(s->proto));
 	} else {
 		net_addr_print(&a, addr, sizeof(addr));
-		snprintf(out, FLOW_TEXT_MAX, "%s:%s",
-			 net_proto_name(s->proto), addr);
+		snprintf(out, FLOW_TEXT_MAX, "%s:%s", net_proto_name(s->proto),
+			 addr);
 	}
 	for (char *p = out; *p && *p != ':'; p++)
 		*p = (char)char_lower(*p);
@@ -341,13 +341,13 @@ static void flush_run(void *arg)
 	struct flush_job *j = arg;
 	uint64_t t0 = mono_ns();
 
-	j->err = store_sub_apply(j->c->st,
-				 (const struct store_sub *const *)j->puts,
-				 j->n_puts, (const char *const *)j->dels,
-				 j->n_dels, &j->n_skipped);
+	j->err = store_sub_apply(
+		j->c->st, (const struct store_sub *const *)j->puts, j->n_puts,
+		(const char *const *)j->dels, j->n_dels, &j->n_skipped);
 	if (j->err)
-		log_msg(LOG_LEVEL_ERR, "cred", "storing %zu subscription(s): %s",
-			j->n_puts, store_last_error(j->c->st));
+		log_msg(LOG_LEVEL_ERR, "cred",
+			"storing %zu subscription(s): %s", j->n_puts,
+			store_last_error(j->c->st));
 	j->ns = mono_ns() - t0;
 }
 
@@ -475,8 +475,8 @@ static int resume_one(struct cred_service *c, const struct store_sub *rec)
 {
 	const char *str[S__N];
 	const char *semi = strchr(rec->package, ';');
-	size_t plen = semi ? (size_t)(semi - rec->package)
-			   : strlen(rec->package);
+	size_t plen =
+		semi ? (size_t)(semi - rec->package) : strlen(rec->package);
 	int64_t left = rec->expires_at - (int64_t)time(NULL);
 	enum cred_pkg pkg;
 	struct res *r;
@@ -494,8 +494,8 @@ static int resume_one(struct cred_service *c, const struct store_sub *rec)
 	str[S_CALL_ID] = rec->call_id;
 	str[S_LOCAL_TAG] = rec->id;
 	str[S_REMOTE_TAG] = rec->remote_tag;
-	str[S_LOCAL_URI] = strcmp(rec->local_uri, rec->aor) ? rec->local_uri
-							    : "";
+	str[S_LOCAL_URI] =
+		strcmp(rec->local_uri, rec->aor) ? rec->local_uri : "";
 	str[S_REMOTE_URI] = rec->remote_uri;
 	str[S_TARGET] = rec->remote_target;
 	str[S_ROUTE] = rec->route_set ? rec->route_set : "";
@@ -652,11 +652,13 @@ static void pub_run(void *arg)
 		if (!err) {
 			int64_t until = old->not_after;
 
-			if (j->asked_s != UINT32_MAX && now + j->asked_s < until)
+			if (j->asked_s != UINT32_MAX &&
+			    now + j->asked_s < until)
 				until = now + j->asked_s;
 			err = store_cred_refresh(st, j->aor, j->if_match,
 						 j->etag, until);
-			j->granted_s = until > now ? (uint32_t)(until - now) : 0;
+			j->granted_s =
+				until > now ? (uint32_t)(until - now) : 0;
 			store_cred_free(old);
 		}
 		j->status = !err ? 200 : err == -ENOENT ? 412 : 500;
@@ -724,7 +726,7 @@ static void pub_done(void *arg, bool is_cancelled)
 			j->op == P_PUT ? j->sha256 : "");
 	}
 	(void)txn_srv_reply(j->st, j->status,
-			    j->status == 412 ? NULL
+			    j->status == 412   ? NULL
 			    : j->status == 500 ? "Store unavailable"
 					       : NULL,
 			    &o);
@@ -743,16 +745,16 @@ static void refuse(struct cred_service *c, struct txn_srv *st,
 		   const struct cred_refusal *why)
 {
 	char warning[300];
-	const char *hdrs[2] = {warning,
-			       "Accept: application/pkix-cert, multipart/mixed"};
+	const char *hdrs[2] = {
+		warning, "Accept: application/pkix-cert, multipart/mixed"};
 
 	/* RFC 3261 §20.43: 399 is the miscellaneous warning */
 	snprintf(warning, sizeof(warning), "Warning: 399 %s \"%s\"", c->domain,
 		 why->warning ? why->warning : why->reason);
-	(void)txn_srv_reply(st, why->status, why->reason,
-			    &(struct txn_reply_opts){
-				    .hdrs = hdrs,
-				    .n_hdrs = why->status == 415 ? 2 : 1});
+	(void)txn_srv_reply(
+		st, why->status, why->reason,
+		&(struct txn_reply_opts){.hdrs = hdrs,
+					 .n_hdrs = why->status == 415 ? 2 : 1});
 }
 
 /* The device a publication belongs to (one current credential each): the
@@ -809,9 +811,9 @@ static int pub_body(struct cred_service *c, struct txn_srv *st,
 
 		snprintf(min, sizeof(min), "Min-Expires: %u",
 			 c->o.pub_min_expires_s);
-		(void)txn_srv_reply(st, 423, NULL,
-				    &(struct txn_reply_opts){.hdrs = hdrs,
-							     .n_hdrs = 1});
+		(void)txn_srv_reply(
+			st, 423, NULL,
+			&(struct txn_reply_opts){.hdrs = hdrs, .n_hdrs = 1});
 		cred_publication_fini(&p);
 		return 1;
 	}
@@ -831,8 +833,8 @@ static int pub_body(struct cred_service *c, struct txn_srv *st,
 		err = crypto_seal(&c->kek, j->aor, strlen(j->aor), p.pkcs8.p,
 				  p.pkcs8.len, &sealed);
 		if (!err)
-			j->sealed = (uint8_t *)buf_steal(&sealed,
-							 &j->sealed_len);
+			j->sealed =
+				(uint8_t *)buf_steal(&sealed, &j->sealed_len);
 		buf_fini(&sealed);
 	}
 	pub_device(m, j->device, sizeof(j->device));
@@ -877,10 +879,9 @@ int jobs_publish(struct cred_service *c, struct txn_srv *st, const char *aor)
 
 			snprintf(min, sizeof(min), "Min-Expires: %u",
 				 c->o.pub_min_expires_s);
-			(void)txn_srv_reply(
-				st, 423, NULL,
-				&(struct txn_reply_opts){.hdrs = hdrs,
-							 .n_hdrs = 1});
+			(void)txn_srv_reply(st, 423, NULL,
+					    &(struct txn_reply_opts){
+						    .hdrs = hdrs, .n_hdrs = 1});
 			err = 1;
 		}
 	} else if (!err) {

@@ -493,7 +493,8 @@ static void notify_sign_job(void *arg)
 static void sub_failed(struct cred_service *c, struct sub *s, const char *why)
 {
 	c->stats.notifies_failed++;
-	log_msg(LOG_LEVEL_INFO, "cred", "subscription %s to %s (%s) removed: %s",
+	log_msg(LOG_LEVEL_INFO, "cred",
+		"subscription %s to %s (%s) removed: %s",
 		sub_str(s, S_LOCAL_TAG), s->res->aor, cred_pkg_name(s->pkg),
 		why);
 	svc_sub_remove(c, s);
@@ -551,7 +552,8 @@ static int notify_dest(struct cred_service *c, struct sub *s, size_t len,
 	uint16_t port;
 
 	memset(d, 0, sizeof(*d));
-	if (s->proto != NET_UDP && s->flow && net_flow_alive(c->o.net, s->flow)) {
+	if (s->proto != NET_UDP && s->flow &&
+	    net_flow_alive(c->o.net, s->flow)) {
 		d->proto = s->proto;
 		d->flow = s->flow;
 		return 0;
@@ -566,9 +568,8 @@ static int notify_dest(struct cred_service *c, struct sub *s, size_t len,
 	if (sip_uri_parse(slice_cstr(sub_str(s, S_TARGET)), &u))
 		return -EINVAL;
 	d->proto = NET_TCP;
-	if (u.scheme == SIP_URI_SIPS ||
-	    (!sip_uri_param(&u, "transport", &v) &&
-	     slice_caseeq_cstr(v, "tls")))
+	if (u.scheme == SIP_URI_SIPS || (!sip_uri_param(&u, "transport", &v) &&
+					 slice_caseeq_cstr(v, "tls")))
 		d->proto = NET_TLS;
 	port = u.has_port ? u.port : d->proto == NET_TLS ? 5061 : 5060;
 	if (u.host_type == SIP_HOST_IPV4 || u.host_type == SIP_HOST_IPV6) {
@@ -643,10 +644,11 @@ static void notify_signed(void *arg, bool is_cancelled)
 	if (err) {
 		s->notify = NULL;
 		notify_free(n);
-		sub_failed(c, s,
-			   err == -ENOTCONN
-				   ? "its TLS connection is gone (RFC 6072 §7.7)"
-				   : "no way to send the NOTIFY");
+		sub_failed(
+			c, s,
+			err == -ENOTCONN
+				? "its TLS connection is gone (RFC 6072 §7.7)"
+				: "no way to send the NOTIFY");
 		return;
 	}
 	c->n_notifies++;
@@ -662,8 +664,8 @@ static int notify_body(struct cred_service *c, struct sub *s,
 	if (!r->cert || (s->flags & F_GONE && s->reason == R_DEACTIVATED))
 		return 0; /* §7.9: no body, the credential is revoked */
 	if (s->pkg == CRED_PKG_CERTIFICATE || !r->sealed)
-		return cred_notify_body(s->pkg, slice_of((char *)r->cert,
-							 r->cert_len),
+		return cred_notify_body(s->pkg,
+					slice_of((char *)r->cert, r->cert_len),
 					slice_of(NULL, 0), body);
 	buf_init(&key, STORE_BLOB_MAX_BYTES);
 	key.is_secret = true;
@@ -838,9 +840,8 @@ void svc_sub_answer(struct cred_service *c, struct sub *s)
 				: 0;
 	char expires[32], contact[320];
 	const char *hdrs[3] = {expires, contact, ALLOW_EVENTS};
-	struct txn_reply_opts o = {.hdrs = hdrs,
-				   .n_hdrs = 3,
-				   .to_tag = sub_str(s, S_LOCAL_TAG)};
+	struct txn_reply_opts o = {
+		.hdrs = hdrs, .n_hdrs = 3, .to_tag = sub_str(s, S_LOCAL_TAG)};
 
 	if (!s->st)
 		return;
@@ -863,8 +864,7 @@ static int contact_of(const struct sip_msg *m, struct sip_addr *out)
 	if (!h)
 		return -ENOENT;
 	sc = scan_of(h->value);
-	if (sip_list_next(&sc, &v) || sip_contact_parse(v, out) ||
-	    out->is_star)
+	if (sip_list_next(&sc, &v) || sip_contact_parse(v, out) || out->is_star)
 		return -EBADMSG;
 	return 0;
 }
@@ -960,9 +960,8 @@ static void subscribe_new(struct cred_service *c, struct txn_srv *st,
 				   : dup_slice(m->to.uri_s, lu, sizeof(lu));
 	str[S_REMOTE_URI] = dup_slice(m->from.uri_s, ru, sizeof(ru));
 	str[S_TARGET] = dup_slice(contact.uri_s, tgt, sizeof(tgt));
-	str[S_EVENT_ID] = m->event.id.p
-				  ? dup_slice(m->event.id, eid, sizeof(eid))
-				  : "";
+	str[S_EVENT_ID] =
+		m->event.id.p ? dup_slice(m->event.id, eid, sizeof(eid)) : "";
 	if (!str[S_CALL_ID] || !str[S_REMOTE_TAG] || !str[S_LOCAL_URI] ||
 	    !str[S_REMOTE_URI] || !str[S_TARGET] || !str[S_EVENT_ID]) {
 		reply(st, 400,
@@ -1027,8 +1026,7 @@ static void subscribe_in_dialog(struct cred_service *c, struct txn_srv *st,
 		reply(st, 500, "CSeq out of order", NULL, 0);
 		return;
 	}
-	err = cred_expires(m, &c->o.sub_limits, sub_cap(s->res, pkg),
-			   &granted);
+	err = cred_expires(m, &c->o.sub_limits, sub_cap(s->res, pkg), &granted);
 	if (err == -ERANGE) {
 		reply_423(c, st);
 		return;

@@ -54,22 +54,22 @@ struct sub {
 	struct sub *res_next, *res_prev; /* the resource's subscribers */
 	struct sub *hash_next;		 /* dialog table chain */
 	struct res *res;
-	struct txn_srv *st;	/* SUBSCRIBE answered once stored */
-	struct notify *notify;	/* NOTIFY being signed or sent */
-	net_flow_id flow;	/* where the SUBSCRIBE came from */
-	uint64_t expires_ms;	/* loop_now_ms() clock */
-	uint64_t next_ok_ms;	/* rate window (RFC 6072 §6.10) */
-	uint64_t due_ms;	/* heap key */
-	uint32_t heap_idx;	/* UINT32_MAX: not in the heap */
-	uint32_t local_cseq;	/* last NOTIFY's */
-	uint32_t remote_cseq;	/* last SUBSCRIBE's */
-	uint8_t pkg;		/* enum cred_pkg */
-	uint8_t proto;		/* enum net_proto of the SUBSCRIBE */
-	uint8_t flags;		/* enum sub_flag */
-	uint8_t reason;		/* enum sub_reason, with F_GONE */
-	struct caddr peer;	/* its source address */
-	uint16_t off[S__N];	/* string offsets into data */
-	char data[];		/* the strings, NUL-terminated */
+	struct txn_srv *st;    /* SUBSCRIBE answered once stored */
+	struct notify *notify; /* NOTIFY being signed or sent */
+	net_flow_id flow;      /* where the SUBSCRIBE came from */
+	uint64_t expires_ms;   /* loop_now_ms() clock */
+	uint64_t next_ok_ms;   /* rate window (RFC 6072 §6.10) */
+	uint64_t due_ms;       /* heap key */
+	uint32_t heap_idx;     /* UINT32_MAX: not in the heap */
+	uint32_t local_cseq;   /* last NOTIFY's */
+	uint32_t remote_cseq;  /* last SUBSCRIBE's */
+	uint8_t pkg;	       /* enum cred_pkg */
+	uint8_t proto;	       /* enum net_proto of the SUBSCRIBE */
+	uint8_t flags;	       /* enum sub_flag */
+	uint8_t reason;	       /* enum sub_reason, with F_GONE */
+	struct caddr peer;     /* its source address */
+	uint16_t off[S__N];    /* string offsets into data */
+	char data[];	       /* the strings, NUL-terminated */
 };
 
 struct waiter {
@@ -85,13 +85,13 @@ struct res {
 	struct sub *subs;
 	struct waiter *waiters; /* SUBSCRIBEs waiting for the load */
 	uint32_t n_subs;
-	bool is_ready;	   /* loaded from the store */
-	bool is_loading;   /* a load job is under way */
-	bool load_again;   /* it changed while loading */
-	bool is_idle;	   /* on the idle list */
-	bool notify_all;   /* after the load: every watcher is owed */
-	bool deactivate;   /* after the load: credential watchers end */
-	uint8_t *cert;	   /* DER, or NULL: none published (or revoked) */
+	bool is_ready;	 /* loaded from the store */
+	bool is_loading; /* a load job is under way */
+	bool load_again; /* it changed while loading */
+	bool is_idle;	 /* on the idle list */
+	bool notify_all; /* after the load: every watcher is owed */
+	bool deactivate; /* after the load: credential watchers end */
+	uint8_t *cert;	 /* DER, or NULL: none published (or revoked) */
 	size_t cert_len;
 	uint8_t *sealed; /* the PKCS#8, sealed with the KEK, or NULL */
 	size_t sealed_len;
@@ -106,8 +106,8 @@ struct cred_service {
 	char *domain, *info_url, *store_url, *contact[3];
 	struct crypto_kek kek;
 	EVP_PKEY *key;
-	struct store *st;		/* used on the store thread only */
-	struct loop_pool *store_pool;	/* one thread: jobs run in order */
+	struct store *st;	      /* used on the store thread only */
+	struct loop_pool *store_pool; /* one thread: jobs run in order */
 	struct event *timer, *flush_ev;
 	/* dialogs: call-id + local tag */
 	struct sub **sub_tab;

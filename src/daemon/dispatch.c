@@ -15,7 +15,7 @@ static const char *const supported_tags[] = {"sipsec"};
 /* The event packages of the credential service (RFC 6665 §8.2.2) */
 #define ALLOW_EVENTS_HDR "Allow-Events: certificate, credential"
 /* What the credential packages send and PUBLISH takes (RFC 6072 §6.4) */
-#define ACCEPT_HDR                                                         \
+#define ACCEPT_HDR                                                             \
 	"Accept: application/pkix-cert, multipart/mixed, application/pkcs8"
 
 static bool tag_supported(struct slice tag)
@@ -178,8 +178,8 @@ static void handle_cred(struct sipcertd *d, struct txn_srv *st, bool publish)
 	}
 	/* an initial request names the resource in its Request-URI; an
 	 * in-dialog one is sent to our Contact. Either way To is the AOR. */
-	if (!m->to.tag.p && !slice_caseeq_cstr(m->ruri.host,
-					       d->cfg.domain.name)) {
+	if (!m->to.tag.p &&
+	    !slice_caseeq_cstr(m->ruri.host, d->cfg.domain.name)) {
 		reply_hdr(st, 404, "Domain not served here", NULL);
 		return;
 	}
@@ -196,7 +196,8 @@ static void handle_cred(struct sipcertd *d, struct txn_srv *st, bool publish)
 	if (pkg == CRED_PKG_CREDENTIAL) {
 		why = cred_direct_tls_refusal(m, src->proto);
 		if (why) {
-			log_msg(LOG_LEVEL_NOTICE, "cred", "%s for %s from %s: %s",
+			log_msg(LOG_LEVEL_NOTICE, "cred",
+				"%s for %s from %s: %s",
 				publish ? "PUBLISH" : "SUBSCRIBE", aor,
 				net_proto_name(src->proto), why);
 			reply_hdr(st, 403, why, NULL);

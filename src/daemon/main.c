@@ -60,8 +60,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void on_drain_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct sipcertd *d = arg;
-	size_t active = txn_layer_active(d->txn) +
-			(d->cred ? cred_busy(d->cred) : 0);
+	size_t active =
+		txn_layer_active(d->txn) + (d->cred ? cred_busy(d->cred) : 0);
 
 	(void)fd;
 	(void)what;

@@ -42,8 +42,7 @@ static void contact_for(struct sipcertd *d, enum net_proto p, char *out,
 		brackets = false;
 	}
 	snprintf(out, n, "sip:%s%s%s:%u;transport=%s", brackets ? "[" : "",
-		 host, brackets ? "]" : "", l ? l->port : 5060,
-		 proto_param[p]);
+		 host, brackets ? "]" : "", l ? l->port : 5060, proto_param[p]);
 }
 
 /* RFC 4474 §9: where verifiers fetch the signer's certificate. Default:
@@ -206,8 +205,8 @@ static int start_http(struct sipcertd *d)
 	for (size_t i = 0; !err && i < h->n_listen; i++) {
 		uint16_t port = 0;
 
-		err = http_listen(d->http, h->listen[i].host,
-				  h->listen[i].port, &port);
+		err = http_listen(d->http, h->listen[i].host, h->listen[i].port,
+				  &port);
 		if (err)
 			log_msg(LOG_LEVEL_ERR, "main",
 				"cannot listen on https %s port %u: %s",

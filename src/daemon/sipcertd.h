@@ -35,7 +35,7 @@ struct sipcertd {
 	struct cred_service *cred;   /* RFC 6072 credential service */
 	struct http_server *http;    /* NULL with [https] listen = none */
 	SSL_CTX *tls_http;
-	struct buf domain_der;	     /* the Identity-Info certificate */
+	struct buf domain_der; /* the Identity-Info certificate */
 	char info_url[CONFIG_PATH_MAX];
 	char contact[3][CONFIG_NAME_MAX + 32]; /* our Contact per proto */
 	struct event *sig_term, *sig_int, *sig_hup, *tick, *drain;

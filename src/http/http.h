@@ -76,8 +76,7 @@ const char *http_request_path(const struct http_request *r);
 int http_request_query(const struct http_request *r, const char *name,
 		       struct buf *out);
 /* A request header's value (case-insensitive name), or NULL. */
-const char *http_request_header(const struct http_request *r,
-				const char *name);
+const char *http_request_header(const struct http_request *r, const char *name);
 /* The request body (empty slice when none). Valid until answered. */
 struct slice http_request_body(const struct http_request *r);
 /* The client's address, "192.0.2.1:40000", into out (64 bytes do). */
