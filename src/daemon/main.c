@@ -48,7 +48,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	/* After a burst of short-lived transactions the heap holds freed
 	 * chunks that glibc keeps: give them back once the burst is over,
 	 * so RSS follows what is live, not the peak. */
-	active = txn_layer_active(d->txn);
+	/* a fetch's SUBSCRIBE ends with its 200: the backlog of a burst
+	 * waits in the credential service (signing, NOTIFYs) */
+	active = txn_layer_active(d->txn) + (d->cred ? cred_busy(d->cred) : 0);
 	if (active > d->active_peak)
 		d->active_peak = active;
 	if (d->active_peak >= TRIM_AFTER && active < d->active_peak / 4) {
