@@ -108,8 +108,9 @@ struct cred_publication {
  *   400 "Certificate not yet valid" (notBefore in the future),
  *   400 "Certificate expired" (notAfter not in the future),
  *   400 "CA certificate refused" (cA TRUE),
- * each with a warning text saying the same at more length. An empty
- * body is not for this function (a PUBLISH refresh or removal). */
+ * each with a warning text saying the same at more length; -EPROTO (or
+ * another OpenSSL failure) with 500 in *why*. An empty body is not for
+ * this function (-EINVAL: a PUBLISH refresh or removal). */
 int cred_publication_parse(const struct sip_msg *m, time_t now,
 			   struct cred_publication *out,
 			   struct cred_refusal *why);

@@ -399,7 +399,6 @@ void jobs_flush(struct cred_service *c)
 {
 	struct flush_job *j;
 	size_t n = c->n_queue < FLUSH_MAX ? c->n_queue : FLUSH_MAX;
-	int err;
 
 	if (c->flushing || (!c->n_queue && !c->n_dels))
 		return;
@@ -434,15 +433,11 @@ void jobs_flush(struct cred_service *c)
 	c->dels = NULL;
 	c->n_dels = c->cap_dels = 0;
 	c->flushing = j;
+	if (!submit(c, flush_run, flush_done, j))
+		return;
+	/* no store thread (shutting down) or no room: write it now; done
+	 * counts it off like a job of the pool */
 	c->n_jobs++;
-	if (c->store_pool) {
-		c->n_jobs--;
-		err = submit(c, flush_run, flush_done, j);
-		if (!err)
-			return;
-		c->n_jobs++;
-	}
-	/* no store thread (shutting down) or no room: write it now */
 	flush_run(j);
 	flush_done(j, false);
 }
@@ -806,14 +801,7 @@ static int pub_body(struct cred_service *c, struct txn_srv *st,
 	l = (struct cred_expiry_limits){c->o.pub_min_expires_s, cap, cap};
 	err = cred_expires(m, &l, cap, &j->asked_s);
 	if (err == -ERANGE) {
-		char min[48];
-		const char *hdrs[1] = {min};
-
-		snprintf(min, sizeof(min), "Min-Expires: %u",
-			 c->o.pub_min_expires_s);
-		(void)txn_srv_reply(
-			st, 423, NULL,
-			&(struct txn_reply_opts){.hdrs = hdrs, .n_hdrs = 1});
+		svc_reply_423(st, c->o.pub_min_expires_s);
 		cred_publication_fini(&p);
 		return 1;
 	}
@@ -874,14 +862,7 @@ int jobs_publish(struct cred_service *c, struct txn_srv *st, const char *aor)
 		j->op = P_REFRESH;
 		j->asked_s = m->has_expires ? m->expires : UINT32_MAX;
 		if (m->has_expires && m->expires < c->o.pub_min_expires_s) {
-			char min[48];
-			const char *hdrs[1] = {min};
-
-			snprintf(min, sizeof(min), "Min-Expires: %u",
-				 c->o.pub_min_expires_s);
-			(void)txn_srv_reply(st, 423, NULL,
-					    &(struct txn_reply_opts){
-						    .hdrs = hdrs, .n_hdrs = 1});
+			svc_reply_423(st, c->o.pub_min_expires_s);
 			err = 1;
 		}
 	} else if (!err) {

@@ -43,10 +43,10 @@ static void reply(struct txn_srv *st, unsigned status, const char *reason,
 	(void)txn_srv_reply(st, status, reason, &o);
 }
 
-static uint64_t fnv(const char *s, uint64_t h)
+static uint64_t fnv(struct slice s, uint64_t h)
 {
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	for (size_t i = 0; i < s.len; i++)
+		h = (h ^ (unsigned char)s.p[i]) * 0x100000001b3ULL;
 	return h;
 }
 
@@ -117,7 +117,8 @@ static void idle_unlink(struct cred_service *c, struct res *r)
 
 static void res_free(struct cred_service *c, struct res *r)
 {
-	struct res **pp = &c->res_tab[fnv(r->aor, FNV0) % c->res_tab_n];
+	struct res **pp =
+		&c->res_tab[fnv(slice_cstr(r->aor), FNV0) % c->res_tab_n];
 
 	while (*pp != r)
 		pp = &(*pp)->hash_next;
@@ -160,7 +161,7 @@ static int res_tab_grow(struct cred_service *c)
 		struct res *r = c->res_tab[i], *next;
 
 		for (; r; r = next) {
-			size_t b = fnv(r->aor, FNV0) % n;
+			size_t b = fnv(slice_cstr(r->aor), FNV0) % n;
 
 			next = r->hash_next;
 			r->hash_next = t[b];
@@ -179,8 +180,8 @@ struct res *svc_res_get(struct cred_service *c, const char *aor, bool create)
 	struct res *r;
 
 	if (c->res_tab_n) {
-		for (r = c->res_tab[fnv(aor, FNV0) % c->res_tab_n]; r;
-		     r = r->hash_next)
+		for (r = c->res_tab[fnv(slice_cstr(aor), FNV0) % c->res_tab_n];
+		     r; r = r->hash_next)
 			if (!strcmp(r->aor, aor)) {
 				idle_unlink(c, r);
 				return r;
@@ -194,7 +195,7 @@ struct res *svc_res_get(struct cred_service *c, const char *aor, bool create)
 	if (!r)
 		return NULL;
 	memcpy(r->aor, aor, len + 1);
-	size_t b = fnv(aor, FNV0) % c->res_tab_n;
+	size_t b = fnv(slice_cstr(aor), FNV0) % c->res_tab_n;
 	r->hash_next = c->res_tab[b];
 	c->res_tab[b] = r;
 	c->n_res++;
@@ -300,10 +301,16 @@ static void timer_arm(struct cred_service *c)
 
 /* ---- subscriptions ------------------------------------------------------ */
 
-static size_t sub_bucket(const struct cred_service *c, const char *call_id,
-			 const char *local_tag)
+static size_t sub_bucket(const struct cred_service *c, struct slice call_id,
+			 struct slice local_tag)
 {
 	return fnv(local_tag, fnv(call_id, FNV0)) % c->sub_tab_n;
+}
+
+static size_t sub_bucket_of(const struct cred_service *c, const struct sub *s)
+{
+	return sub_bucket(c, slice_cstr(sub_str(s, S_CALL_ID)),
+			  slice_cstr(sub_str(s, S_LOCAL_TAG)));
 }
 
 static int sub_tab_grow(struct cred_service *c)
@@ -320,8 +327,7 @@ static int sub_tab_grow(struct cred_service *c)
 		struct sub *s = old[i], *next;
 
 		for (; s; s = next) {
-			size_t b = sub_bucket(c, sub_str(s, S_CALL_ID),
-					      sub_str(s, S_LOCAL_TAG));
+			size_t b = sub_bucket_of(c, s);
 
 			next = s->hash_next;
 			s->hash_next = t[b];
@@ -337,19 +343,12 @@ static int sub_tab_grow(struct cred_service *c)
 static struct sub *sub_find(struct cred_service *c, struct slice call_id,
 			    struct slice local_tag, struct slice remote_tag)
 {
-	char cid[256], lt[64];
-
-	if (!c->sub_tab_n || call_id.len >= sizeof(cid) ||
-	    local_tag.len >= sizeof(lt))
+	if (!c->sub_tab_n)
 		return NULL;
-	memcpy(cid, call_id.p, call_id.len);
-	cid[call_id.len] = '\0';
-	memcpy(lt, local_tag.p, local_tag.len);
-	lt[local_tag.len] = '\0';
-	for (struct sub *s = c->sub_tab[sub_bucket(c, cid, lt)]; s;
+	for (struct sub *s = c->sub_tab[sub_bucket(c, call_id, local_tag)]; s;
 	     s = s->hash_next)
-		if (!strcmp(sub_str(s, S_CALL_ID), cid) &&
-		    !strcmp(sub_str(s, S_LOCAL_TAG), lt) &&
+		if (slice_eq_cstr(call_id, sub_str(s, S_CALL_ID)) &&
+		    slice_eq_cstr(local_tag, sub_str(s, S_LOCAL_TAG)) &&
 		    slice_eq_cstr(remote_tag, sub_str(s, S_REMOTE_TAG)))
 			return s;
 	return NULL;
@@ -388,7 +387,7 @@ struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 	r->subs = s;
 	r->n_subs++;
 	idle_unlink(c, r);
-	b = sub_bucket(c, sub_str(s, S_CALL_ID), sub_str(s, S_LOCAL_TAG));
+	b = sub_bucket_of(c, s);
 	s->hash_next = c->sub_tab[b];
 	c->sub_tab[b] = s;
 	c->n_subs++;
@@ -435,8 +434,7 @@ void svc_sub_remove(struct cred_service *c, struct sub *s)
 	if (s->res_next)
 		s->res_next->res_prev = s->res_prev;
 	r->n_subs--;
-	pp = &c->sub_tab[sub_bucket(c, sub_str(s, S_CALL_ID),
-				    sub_str(s, S_LOCAL_TAG))];
+	pp = &c->sub_tab[sub_bucket_of(c, s)];
 	while (*pp != s)
 		pp = &(*pp)->hash_next;
 	*pp = s->hash_next;
@@ -913,12 +911,13 @@ static uint32_t sub_cap(const struct res *r, enum cred_pkg pkg)
 	return left <= 0 ? 0 : left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
 }
 
-static void reply_423(struct cred_service *c, struct txn_srv *st)
+/* RFC 6665 §4.2.1.1, RFC 3903 §6 step 3: an expiry below min_s */
+void svc_reply_423(struct txn_srv *st, uint32_t min_s)
 {
 	char min[48];
 	const char *hdrs[1] = {min};
 
-	snprintf(min, sizeof(min), "Min-Expires: %u", c->o.sub_limits.min_s);
+	snprintf(min, sizeof(min), "Min-Expires: %u", min_s);
 	reply(st, 423, NULL, hdrs, 1);
 }
 
@@ -937,7 +936,7 @@ static void subscribe_new(struct cred_service *c, struct txn_srv *st,
 
 	err = cred_expires(m, &c->o.sub_limits, sub_cap(r, pkg), &granted);
 	if (err == -ERANGE) {
-		reply_423(c, st);
+		svc_reply_423(st, c->o.sub_limits.min_s);
 		return;
 	}
 	if (r->n_subs >= c->o.max_per_aor) {
@@ -1028,7 +1027,7 @@ static void subscribe_in_dialog(struct cred_service *c, struct txn_srv *st,
 	}
 	err = cred_expires(m, &c->o.sub_limits, sub_cap(s->res, pkg), &granted);
 	if (err == -ERANGE) {
-		reply_423(c, st);
+		svc_reply_423(st, c->o.sub_limits.min_s);
 		return;
 	}
 	s->remote_cseq = m->cseq.num;

@@ -145,6 +145,7 @@ struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 void svc_sub_remove(struct cred_service *c, struct sub *s);
 void svc_sub_schedule(struct cred_service *c, struct sub *s);
 void svc_sub_answer(struct cred_service *c, struct sub *s);
+void svc_reply_423(struct txn_srv *st, uint32_t min_s);
 void caddr_from(struct caddr *out, const struct net_addr *a);
 int caddr_to(const struct caddr *a, struct net_addr *out);
 
