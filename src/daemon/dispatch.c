@@ -74,10 +74,11 @@ static void handle_options(struct sipcertd *d, struct txn_srv *st)
 	(void)txn_srv_reply(st, 200, NULL, &o);
 }
 
-/* The AOR a REGISTER is for: its To, in the store's normal form, and only
- * of our own domain (RFC 3261 §10.3 steps 1 and 5). */
-static int register_aor(struct sipcertd *d, const struct sip_msg *m, char *aor,
-			size_t n)
+/* The AOR a REGISTER, SUBSCRIBE or PUBLISH is about: its To, in the
+ * store's normal form, and only of our own domain (RFC 3261 §10.3 steps 1
+ * and 5; RFC 6665 §4.2.1: To names the resource). */
+static int to_aor(struct sipcertd *d, const struct sip_msg *m, char *aor,
+		  size_t n)
 {
 	const struct sip_uri *to = &m->to.uri;
 
@@ -135,7 +136,7 @@ static void handle_register(struct sipcertd *d, struct txn_srv *st)
 		reply_hdr(st, 404, "Domain not served here", NULL);
 		return;
 	}
-	err = register_aor(d, m, aor, sizeof(aor));
+	err = to_aor(d, m, aor, sizeof(aor));
 	if (err) {
 		reply_hdr(st, err == -ENOENT ? 404 : 400,
 			  err == -ENOENT ? "Not Found"
@@ -183,7 +184,7 @@ static void handle_cred(struct sipcertd *d, struct txn_srv *st, bool publish)
 		reply_hdr(st, 404, "Domain not served here", NULL);
 		return;
 	}
-	err = register_aor(d, m, aor, sizeof(aor));
+	err = to_aor(d, m, aor, sizeof(aor));
 	if (!err && !userdb_find(d->users, slice_cstr(aor)))
 		err = -ENOENT;
 	if (err) {
