@@ -11,7 +11,8 @@
 static const char *const supported_tags[] = {"sipsec"};
 
 /* Methods some role of this daemon handles (RFC 3261 §20.5). */
-#define ALLOW_HDR "Allow: REGISTER, OPTIONS, SUBSCRIBE, PUBLISH, ACK, CANCEL"
+#define ALLOW_HDR                                                              \
+	"Allow: REGISTER, OPTIONS, SUBSCRIBE, PUBLISH, MESSAGE, ACK, CANCEL"
 /* The event packages of the credential service (RFC 6665 §8.2.2) */
 #define ALLOW_EVENTS_HDR "Allow-Events: certificate, credential"
 /* What the credential packages send and PUBLISH takes (RFC 6072 §6.4) */
@@ -231,6 +232,12 @@ void dispatch_request(void *arg, struct txn_srv *st, const struct sip_msg *m)
 	if (m->ruri.scheme != SIP_URI_SIP && m->ruri.scheme != SIP_URI_SIPS &&
 	    m->ruri.scheme != SIP_URI_SIPSEC) {
 		reply_hdr(st, 416, NULL, NULL);
+		return;
+	}
+	/* MESSAGE is proxied (proxy.c): RFC 3261 §16.3 checks Proxy-Require
+	 * only, Require is for the recipient */
+	if (m->method_id == SIP_METHOD_MESSAGE) {
+		proxy_message(d, st);
 		return;
 	}
 	buf_init(&unsup, 1024);

@@ -392,6 +392,7 @@ static void stop(struct sipcertd *d)
 	store_close(d->control_store);
 	loop_pool_free(d->pool);
 	services_stop(d);
+	proxy_stop(d);
 	txn_layer_free(d->txn);
 	net_free(d->net);
 	registrar_free(d->registrar);
