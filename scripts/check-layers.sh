@@ -28,20 +28,21 @@ my %direct = (
 	loop     => [qw(base)],
 	net      => [qw(base loop crypto sip)],
 	txn      => [qw(net sip loop)],
-	http     => [qw(base net loop)],
-	sipevent => [qw(txn)],
+	dns      => [qw(base loop net)],
+	http     => [qw(base net loop dns)],
 	cred     => [qw(txn identity store loop crypto)],
-	lib      => [qw(base crypto sip identity store loop net txn http
-			sipevent cred)],
-	daemon   => [qw(base crypto sip identity store loop net txn http
-			sipevent cred)],
+	lib      => [qw(base crypto sip identity store loop net dns txn http
+			cred)],
+	daemon   => [qw(base crypto sip identity store loop net dns txn http
+			cred)],
 	cli      => [qw(base)],
 );
 # The third-party libraries each module uses itself (B1, DESIGN.md); the
 # modules above it inherit them.
 my %direct_libs = (
 	loop   => [qw(libevent)],
-	net    => [qw(libevent openssl c-ares)],
+	net    => [qw(libevent openssl)],
+	dns    => [qw(c-ares)],
 	crypto => [qw(openssl)],
 	sip    => [qw(openssl)],
 	http   => [qw(jansson)],

@@ -58,6 +58,14 @@ typedef void net_rx_cb(void *arg, const struct net_rx *rx);
  * inside a net_* call. Both callbacks run on the loop thread and may call
  * any net_* function except net_free(). */
 typedef void net_closed_cb(void *arg, net_flow_id flow);
+/* Outgoing TLS only: may the handshake go on with this server? Called
+ * during the handshake, once the chain verified, with the leaf
+ * certificate and the name the flow was opened for (net_dest.sni; NULL
+ * when none). Return 0 to go on; anything else aborts the handshake
+ * before a byte of application data is sent, the flow closes and what
+ * was queued on it is dropped (RFC 5922 §7.3: the client checks the
+ * server's identity before it trusts the connection). */
+typedef int net_tls_peer_cb(void *arg, X509 *leaf, const char *sni);
 
 struct net_opts {
 	struct event_base *base;
@@ -74,6 +82,7 @@ struct net_opts {
 	 * flow. A flow may queue 16 * max_msg_bytes for sending. */
 	net_rx_cb *on_rx;
 	net_closed_cb *on_closed; /* may be NULL */
+	net_tls_peer_cb *tls_check_peer; /* NULL: the chain alone */
 	void *arg;
 };
 

@@ -168,6 +168,9 @@ void net_udp_free(struct udp_sock *s);
 int net_listen_socket(const struct net_addr *a, int type);
 
 /* tls.c: a connection's SSL with the SNI set when sni is a host name. */
-int net_tls_ssl_new(SSL **out, SSL_CTX *ctx, const char *sni);
+/* check: for an outgoing flow whose net has tls_check_peer, the net to
+ * ask (sni must then outlive the handshake); NULL otherwise. */
+int net_tls_ssl_new(SSL **out, SSL_CTX *ctx, const char *sni,
+		    struct net *check);
 
 #endif

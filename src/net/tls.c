@@ -5,6 +5,8 @@
 #include "priv.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -292,17 +294,60 @@ static bool sni_is_hostname(const char *s)
 	       inet_pton(AF_INET, s, tmp) != 1;
 }
 
-int net_tls_ssl_new(SSL **out, SSL_CTX *ctx, const char *sni)
+/* SSL ex_data slots for the peer check: the net to ask and the name. */
+static int tls_ex_net = -1, tls_ex_name = -1;
+static pthread_once_t tls_ex_once = PTHREAD_ONCE_INIT;
+
+static void tls_ex_init(void)
+{
+	tls_ex_net = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	tls_ex_name = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* The chain verified (ok) and this is the leaf: ask the owner of the net
+ * whether the server is the one it wanted (RFC 5922 §7.3). */
+static int tls_on_verify(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(
+		xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct net *n;
+
+	if (!ok || !ssl || X509_STORE_CTX_get_error_depth(xs) != 0)
+		return ok;
+	n = SSL_get_ex_data(ssl, tls_ex_net);
+	if (!n || !n->o.tls_check_peer)
+		return ok;
+	if (n->o.tls_check_peer(n->o.arg, X509_STORE_CTX_get_current_cert(xs),
+				SSL_get_ex_data(ssl, tls_ex_name))) {
+		X509_STORE_CTX_set_error(xs,
+					 X509_V_ERR_HOSTNAME_MISMATCH);
+		return 0;
+	}
+	return ok;
+}
+
+int net_tls_ssl_new(SSL **out, SSL_CTX *ctx, const char *sni,
+		    struct net *check)
 {
 	char name[256];
 	SSL *ssl;
 
 	if (!ctx)
 		return -EINVAL;
+	if (check && pthread_once(&tls_ex_once, tls_ex_init))
+		return -ENOMEM;
+	if (check && (tls_ex_net < 0 || tls_ex_name < 0))
+		return -ENOMEM;
 	ssl = SSL_new(ctx);
 	if (!ssl) {
 		ERR_clear_error();
 		return -ENOMEM;
+	}
+	if (check) {
+		SSL_set_ex_data(ssl, tls_ex_net, check);
+		/* a const pointer kept, never written through */
+		SSL_set_ex_data(ssl, tls_ex_name, (void *)(uintptr_t)sni);
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, tls_on_verify);
 	}
 	if (sni && sni_is_hostname(sni)) {
 		/* a writable copy: OpenSSL's macro casts the const away */
