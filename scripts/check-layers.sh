@@ -31,8 +31,9 @@ my %direct = (
 	dns      => [qw(base loop net)],
 	http     => [qw(base net loop dns)],
 	cred     => [qw(txn identity store loop crypto)],
+	ua       => [qw(base crypto sip identity loop net dns txn http)],
 	lib      => [qw(base crypto sip identity store loop net dns txn http
-			cred)],
+			cred ua)],
 	daemon   => [qw(base crypto sip identity store loop net dns txn http
 			cred)],
 	cli      => [qw(base)],
