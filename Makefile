@@ -44,7 +44,7 @@ setup = if [ ! -f $(1)/build.ninja ]; then \
 	fi
 FUZZ_SOURCES = $(sort $(wildcard fuzz/*.c))
 
-.PHONY: all build deps run test sanitize fuzz bench lint install \
+.PHONY: all build deps run demo test sanitize fuzz bench lint install \
 	check-compilers clean help
 
 all: build
@@ -53,6 +53,8 @@ help:
 	@echo "make                 build into $(BUILD)/"
 	@echo "make run             sipcertd on its embedded defaults" \
 		"(for now: the RFC 4475 conformance check)"
+	@echo "make demo            RFC 6072 end to end, narrated, on a" \
+		"throw-away domain"
 	@echo "make test            every suite; ends \"N passed, N failed\""
 	@echo "make sanitize        unit tests and corpus replay under" \
 		"ASan+UBSan ($(ASAN_BUILD)/)"
@@ -85,6 +87,10 @@ run: build
 			--dir $(RUN_DIR) || exit 1; \
 	fi
 	exec $(BUILD)/src/daemon/sipcertd -c $(RUN_DIR)/sipcertd.conf
+
+# RFC 6072 end to end on a throw-away domain, narrated (scripts/demo.sh)
+demo: build
+	@scripts/demo.sh $(BUILD)
 
 test: build
 	@scripts/test.sh -b $(BUILD)

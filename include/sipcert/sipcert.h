@@ -8,6 +8,7 @@
 #include <sipcert/control.h>
 #include <sipcert/error.h>
 #include <sipcert/lint.h>
+#include <sipcert/ua.h>
 
 #define SIPCERT_VERSION_MAJOR 0
 #define SIPCERT_VERSION_MINOR 1

@@ -395,6 +395,7 @@ void *arena_memdup(struct arena *a, const void *p, size_t n);
 /* ---- log.c: daemon and tool logging --------------------------------- */
 
 enum log_level {
+	LOG_LEVEL_OFF = -1, /* nothing at all: libsipcert never prints */
 	LOG_LEVEL_ERR = 0,
 	LOG_LEVEL_WARNING,
 	LOG_LEVEL_NOTICE,

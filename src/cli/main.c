@@ -17,6 +17,14 @@ static const struct cmd cmds[] = {
 	{"admin", cmd_admin,
 	 "manage users of a running sipcertd, show "
 	 "bindings and stats"},
+	{"publish", cmd_publish, "enrol our credential (PUBLISH credential)"},
+	{"revoke", cmd_revoke, "revoke our credential"},
+	{"credential", cmd_credential,
+	 "get our credential back, with its private key"},
+	{"fetch", cmd_fetch, "fetch and verify another user's certificate"},
+	{"watch", cmd_watch, "report certificate updates as they arrive"},
+	{"agent", cmd_agent, "keep our credential fresh (RFC 6072 section 5)"},
+	{"message", cmd_message, "send or receive S/MIME-encrypted MESSAGEs"},
 };
 
 static void usage(FILE *f)

@@ -301,4 +301,48 @@ int crypto_pkcs8_decrypt(const void *der, size_t len, const char *pass,
  * nothing after it? 0, -EBADMSG. */
 int crypto_pkcs8_kind(const void *der, size_t len, bool *encrypted);
 
+
+/* ---- usercert.c: user credentials (RFC 6072 §10.6) -------------------- */
+
+struct crypto_user_cred_opts {
+	enum crypto_key_type type; /* default RSA-2048 */
+	const EVP_MD *md;	   /* NULL: SHA-256; EVP_sha1() allowed */
+	uint32_t days;		   /* 0: 365; more than 365 is -EINVAL */
+	/* random 0..jitter_s seconds off notAfter; 0: one day */
+	uint32_t jitter_s;
+};
+
+/* A fresh key pair and a self-signed X.509v3 certificate for aor
+ * ("sip:alice@example.com"): subject CN = the AOR, issuer = subject,
+ * subjectAltName URI:sip:user@domain (critical when the subject carries
+ * no other name), basicConstraints cA FALSE, keyUsage digitalSignature +
+ * keyEncipherment (RSA) or digitalSignature + keyAgreement (EC),
+ * extendedKeyUsage emailProtection; validity at most one year with
+ * random jitter; sha256WithRSAEncryption (sha1WithRSA on request),
+ * ecdsa-with-SHA256 for EC. Randomness from OpenSSL's DRBG. -EINVAL (not
+ * a sip: AOR with a user part, bad options), -EPROTO, -ENOMEM. */
+int crypto_user_cred_new(const char *aor, const struct crypto_user_cred_opts *o,
+			 EVP_PKEY **key, X509 **cert);
+
+/* ---- smime.c: S/MIME bodies (RFC 8551, RFC 5652 CMS; RFC 3261 §23) ---- */
+
+/* Sign inner (a complete MIME entity: "Content-Type: text/plain;
+ * charset=utf-8\r\n\r\nHello") with the sender's key and certificate
+ * (CMS SignedData, the certificate included), then encrypt that for the
+ * recipient's certificate (CMS EnvelopedData, AES-128-CBC content
+ * encryption; RSA key transport or ECDH for EC keys). Appends the DER
+ * for a body of type application/pkcs7-mime;smime-type=enveloped-data.
+ * -EINVAL, -EPROTO, -ENOMEM. */
+int crypto_smime_seal(const void *inner, size_t len, EVP_PKEY *sender_key,
+		      X509 *sender_cert, X509 *recipient_cert, struct buf *out);
+/* The other way: decrypt der with our key (and certificate), check the
+ * SignedData's signature, append the inner MIME entity to out and hand
+ * back the signer's certificate (up-referenced; the caller frees it and
+ * must itself decide whether it belongs to the sender: the certificate
+ * is self-signed, RFC 6072 §10.3). -EACCES (not for our key), -EBADMSG
+ * (not CMS, or not enveloped signed data), -EPERM (the signature does
+ * not verify), -ENOMEM. */
+int crypto_smime_open(const void *der, size_t len, EVP_PKEY *my_key,
+		      X509 *my_cert, struct buf *out, X509 **signer);
+
 #endif
