@@ -200,6 +200,41 @@ def test_story(env):
         raise AssertionError("after revocation: %r" % gone)
 
 
+def test_agent_enrols_and_resubscribes(env):
+    """RFC 6072 §5: the agent subscribes to its own credential; with none
+    published it makes and publishes one (and then receives it); when the
+    domain ends the subscription with "deactivated" (a password change)
+    it subscribes again, with the new password."""
+    carol = "sip:carol@" + DOMAIN
+    env.d.admin("user", "add", carol, "--password", PASSWORD)
+    agent, q = env.start("carol", "agent", carol)
+    wait_for(q, lambda ev: ev.get("event") == "subscribed",
+             what="subscribed")
+    wait_for(q, lambda ev: ev.get("event") == "empty",
+             what="an empty credential NOTIFY")
+    pub = wait_for(q, lambda ev: ev.get("event") == "published",
+                   what="the agent's own publication")
+    got = wait_for(q, lambda ev: ev.get("event") == "credential",
+                   what="the credential coming back")
+    if not pub.get("sha256") or got.get("sha256") != pub["sha256"]:
+        raise AssertionError("published %r, got %r" % (pub, got))
+    # the agent's key unlocks with its pass phrase, on another device too
+    cred = env.run("carol2", "credential", carol, "--passphrase",
+                   PASSPHRASE)
+    if cred.get("sha256") != pub["sha256"]:
+        raise AssertionError("credential: %r" % cred)
+    # a password change ends credential subscriptions (deactivated): the
+    # agent subscribes again (the password set is the same one here)
+    env.d.admin("user", "passwd", carol, "--password", PASSWORD)
+    wait_for(q, lambda ev: ev.get("event") == "deactivated",
+             what="deactivated")
+    wait_for(q, lambda ev: ev.get("event") == "subscribed",
+             what="subscribed again")
+    agent.send_signal(signal.SIGTERM)
+    if agent.wait(timeout=15) != 0:
+        raise AssertionError("agent did not stop cleanly")
+
+
 def test_publish_needs_the_right_password(env):
     e = env.run("mallory", "publish", BOB, "--passphrase", "x",
                 env={"SIPCERT_PASSWORD": "not bob's password"}, want=1)
