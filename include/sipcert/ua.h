@@ -85,14 +85,14 @@ void sipcert_ua_stop(struct sipcert_ua *ua);
 
 /** A certificate and what is known about it. */
 struct sipcert_cert {
-	char aor[256];	    /**< the AOR it is indexed by (asserted) */
-	char sha256[65];    /**< lower-case hex of SHA-256 over the DER */
+	char aor[256];	 /**< the AOR it is indexed by (asserted) */
+	char sha256[65]; /**< lower-case hex of SHA-256 over the DER */
 	char sha1[41];
 	int64_t not_before; /**< Unix time */
 	int64_t not_after;
-	char subject[256];  /**< one-line RFC 2253 form */
+	char subject[256]; /**< one-line RFC 2253 form */
 	char issuer[256];
-	char san[256];	    /**< the first URI: subjectAltName, or "" */
+	char san[256]; /**< the first URI: subjectAltName, or "" */
 	/** How it was verified: the domain whose authentication service
 	 * signed the NOTIFY, and the Identity alg ("rsa-sha256"). Empty for
 	 * one's own credential. */
@@ -100,7 +100,7 @@ struct sipcert_cert {
 	char alg[16];
 	/** RFC 6072 §10.3.1: issued by a trusted CA for this AOR too. */
 	int externally_validated;
-	int from_cache;	   /**< served from the cache, not fetched now */
+	int from_cache; /**< served from the cache, not fetched now */
 	/** RFC 6072 §10.8: the AOR had another certificate before, and
 	 * that one had not expired yet: tell the user. */
 	int changed_early;
@@ -150,9 +150,8 @@ int sipcert_fetch(struct sipcert_ua *ua, const char *aor, unsigned flags,
  * again. *changed says whether the certificate is now a different one;
  * only then is a retry worth it. */
 int sipcert_refetch_after_437(struct sipcert_ua *ua, const char *aor,
-			      const char *old_sha256,
-			      struct sipcert_cert **out, int *changed,
-			      struct sipcert_error *e);
+			      const char *old_sha256, struct sipcert_cert **out,
+			      int *changed, struct sipcert_error *e);
 
 /** One thing a watch saw. */
 struct sipcert_watch_event {
@@ -205,10 +204,10 @@ struct sipcert_publish_opts {
 };
 
 struct sipcert_publish_result {
-	int generated;	  /**< a new credential was made */
-	int replaced;	  /**< http: it replaced an enrolled one */
-	char etag[128];	  /**< SIP-ETag of the publication */
-	unsigned expires; /**< granted */
+	int generated;		   /**< a new credential was made */
+	int replaced;		   /**< http: it replaced an enrolled one */
+	char etag[128];		   /**< SIP-ETag of the publication */
+	unsigned expires;	   /**< granted */
 	struct sipcert_cert *cert; /**< what was published; free it */
 };
 
@@ -286,12 +285,12 @@ int sipcert_message_send(struct sipcert_ua *ua, const char *aor,
 
 /** One message received. */
 struct sipcert_message {
-	const char *from;	 /**< the sender's AOR (From) */
-	const char *text;	 /**< decrypted, NUL-terminated */
+	const char *from; /**< the sender's AOR (From) */
+	const char *text; /**< decrypted, NUL-terminated */
 	/** 1: signed by the sender's certificate as the credential service
 	 * vouches for it (fetched and verified by §10.3); 0: not. */
 	int verified;
-	const char *sender_sha256; /**< the signer's certificate */
+	const char *sender_sha256;	   /**< the signer's certificate */
 	const struct sipcert_error *error; /**< when it could not be read */
 };
 typedef void sipcert_message_cb(void *arg, const struct sipcert_message *m);

@@ -126,7 +126,8 @@ static void publish_print(const struct ua_cli *c,
 	else
 		printf("reused the stored credential of %s\n", c->aor);
 	if (o->http)
-		printf("enrolled its certificate in the domain's HTTPS store%s\n",
+		printf("enrolled its certificate in the domain's HTTPS "
+		       "store%s\n",
 		       res->replaced ? " (replacing the one there)" : "");
 	else
 		printf("published its certificate%s\n",

@@ -301,7 +301,6 @@ int crypto_pkcs8_decrypt(const void *der, size_t len, const char *pass,
  * nothing after it? 0, -EBADMSG. */
 int crypto_pkcs8_kind(const void *der, size_t len, bool *encrypted);
 
-
 /* ---- usercert.c: user credentials (RFC 6072 §10.6) -------------------- */
 
 struct crypto_user_cred_opts {

@@ -139,8 +139,7 @@ struct http_client_opts {
 	unsigned timeout_ms;   /* connect + TLS + answer; 0: 10000 */
 };
 
-int http_client_new(struct http_client **out,
-		    const struct http_client_opts *o);
+int http_client_new(struct http_client **out, const struct http_client_opts *o);
 /* Cancel every call without calling back; free. NULL is a no-op. */
 void http_client_free(struct http_client *c);
 

@@ -26,8 +26,8 @@ enum {
 
 /* ---- errors ------------------------------------------------------------ */
 
-int lib_fail(struct sipcert_error *e, int rc, const char *code,
-	     const char *fmt, ...)
+int lib_fail(struct sipcert_error *e, int rc, const char *code, const char *fmt,
+	     ...)
 {
 	va_list ap;
 
@@ -94,8 +94,8 @@ int lib_fail_resp(struct sipcert_error *e, int err, const struct sip_msg *resp,
 			      resp->status, SLICE_FMT(resp->reason));
 	else if (resp->status == 404)
 		rc = lib_fail(e, -ENOENT, "not_found",
-			      "%s: %u %.*s (no such user in the domain)",
-			      what, resp->status, SLICE_FMT(resp->reason));
+			      "%s: %u %.*s (no such user in the domain)", what,
+			      resp->status, SLICE_FMT(resp->reason));
 	else if (resp->status == 408)
 		rc = lib_fail(e, -ETIMEDOUT, "timeout", "%s: %u %.*s", what,
 			      resp->status, SLICE_FMT(resp->reason));
@@ -309,8 +309,8 @@ static void on_wait_resp(void *arg, int err, const struct sip_msg *resp)
 	w->done = true;
 	w->err = err;
 	if (!err && resp)
-		w->err = sip_msg_decode(&w->resp, resp->raw.p, resp->raw.len,
-					0, NULL);
+		w->err = sip_msg_decode(&w->resp, resp->raw.p, resp->raw.len, 0,
+					NULL);
 }
 
 int lib_send_wait(struct sipcert_ua *u, const struct ua_request *r,
@@ -429,9 +429,10 @@ static int ua_parts_new(struct sipcert_ua *u, const struct sipcert_ua_opts *o,
 	for (size_t i = 0; i < o->n_resolve; i++) {
 		err = dns_add_override(u->dns, o->resolve[i]);
 		if (err)
-			return lib_fail(e, err, "usage",
-					"--resolve \"%s\": not HOST:PORT:ADDRESS",
-					o->resolve[i]);
+			return lib_fail(
+				e, err, "usage",
+				"--resolve \"%s\": not HOST:PORT:ADDRESS",
+				o->resolve[i]);
 	}
 	err = net_tls_client_ctx(&u->tls, o->trust_anchors);
 	if (err)
@@ -466,9 +467,10 @@ static int ua_parts_new(struct sipcert_ua *u, const struct sipcert_ua_opts *o,
 	err = ua_new(&u->ua, &uopts);
 	if (err)
 		return lib_fail(e, err, "usage",
-				err == -EINVAL ? "the proxy \"%s\" is not a SIP URI"
-					       : "cannot start the SIP agent "
-						 "(%s)",
+				err == -EINVAL
+					? "the proxy \"%s\" is not a SIP URI"
+					: "cannot start the SIP agent "
+					  "(%s)",
 				err == -EINVAL ? (o->proxy ? o->proxy : "")
 					       : sipcert_strerror(err));
 	u->dir = o->state_dir && *o->state_dir ? mem_strdup(o->state_dir)

@@ -27,23 +27,23 @@ struct agent {
 	sipcert_agent_cb *cb;
 	void *arg;
 	struct ua_sub *sub;
-	struct event *renew_ev;	 /* notAfter - renew_before_s */
-	struct event *wait_ev;	 /* the random wait ran out */
-	struct event *resub_ev;	 /* subscribe again */
-	char current[65];	 /* SHA-256 of the credential we hold */
-	char renewing[65];	 /* the one the wait is for */
-	bool want_publish;	 /* make and publish a new one */
-	bool if_match;		 /* ... replacing ours (SIP-If-Match) */
+	struct event *renew_ev; /* notAfter - renew_before_s */
+	struct event *wait_ev;	/* the random wait ran out */
+	struct event *resub_ev; /* subscribe again */
+	char current[65];	/* SHA-256 of the credential we hold */
+	char renewing[65];	/* the one the wait is for */
+	bool want_publish;	/* make and publish a new one */
+	bool if_match;		/* ... replacing ours (SIP-If-Match) */
 	bool stopping;
-	bool kick;		 /* wake the main loop */
+	bool kick; /* wake the main loop */
 };
 
 static void agent_say(struct agent *a, enum sipcert_agent_kind kind,
 		      const struct sipcert_cert *cert,
 		      const struct sipcert_error *e)
 {
-	struct sipcert_agent_event ev = {.kind = kind, .cert = cert,
-					 .error = e};
+	struct sipcert_agent_event ev = {
+		.kind = kind, .cert = cert, .error = e};
 
 	a->cb(a->arg, &ev);
 }
@@ -251,8 +251,7 @@ failed:
 	fake.reason = ev->phrase;
 	if (lib_fail_resp(&e, ev->err, ev->status ? &fake : NULL,
 			  "SUBSCRIBE") == 0)
-		(void)lib_fail(&e, 0, "ended",
-			       "the subscription ended (%.*s)",
+		(void)lib_fail(&e, 0, "ended", "the subscription ended (%.*s)",
 			       SLICE_FMT(ev->reason));
 	agent_error(a, &e);
 	if (ev->is_over)
@@ -328,8 +327,8 @@ SIPCERT_API int sipcert_agent(struct sipcert_ua *ua,
 	a.u = ua;
 	a.pass = o->passphrase;
 	a.key_type = o->key_type;
-	a.renew_before_s = o->renew_before_s ? o->renew_before_s
-					     : AGENT_RENEW_BEFORE_S;
+	a.renew_before_s =
+		o->renew_before_s ? o->renew_before_s : AGENT_RENEW_BEFORE_S;
 	a.max_wait_s = o->max_wait_s ? o->max_wait_s : AGENT_MAX_WAIT_S;
 	a.expires = o->expires ? o->expires : AGENT_EXPIRES_S;
 	a.cb = cb;

@@ -26,8 +26,7 @@ int lib_own_load(struct sipcert_ua *u, const char *pass, X509 **cert,
 	if (!u->aor)
 		return lib_fail(e, -EINVAL, "usage",
 				"this needs our own AOR (--aor)");
-	err = ua_own_load(u->own_dir, u->aor, pass, pass_len(pass), cert,
-			  key);
+	err = ua_own_load(u->own_dir, u->aor, pass, pass_len(pass), cert, key);
 	switch (err) {
 	case 0:
 		return 0;
@@ -60,8 +59,8 @@ gen_opts(struct crypto_user_cred_opts *g, enum sipcert_key_type t, int sha1)
 }
 
 /* A fresh credential, kept in the state directory under pass. */
-static int own_generate(struct sipcert_ua *u, enum sipcert_key_type t,
-			int sha1, const char *pass, X509 **cert, EVP_PKEY **key,
+static int own_generate(struct sipcert_ua *u, enum sipcert_key_type t, int sha1,
+			const char *pass, X509 **cert, EVP_PKEY **key,
 			struct sipcert_error *e)
 {
 	struct crypto_user_cred_opts g;
@@ -207,8 +206,8 @@ static int publish_cred(struct sipcert_ua *u, X509 *cert, EVP_PKEY *key,
 		return lib_fail(e, err, "internal", "cannot build the body: %s",
 				sipcert_strerror(err));
 	}
-	if (if_match && !ua_own_etag_load(u->own_dir, u->aor, etag,
-					  sizeof(etag), &until) &&
+	if (if_match &&
+	    !ua_own_etag_load(u->own_dir, u->aor, etag, sizeof(etag), &until) &&
 	    until <= time(NULL))
 		*etag = '\0'; /* that publication ran out */
 	err = publish_send(u, ctype, buf_slice(&body),
@@ -255,8 +254,8 @@ SIPCERT_API int sipcert_publish(struct sipcert_ua *ua,
 		err = ua_own_load(ua->own_dir, ua->aor, o->passphrase,
 				  pass_len(o->passphrase), &cert, &key);
 		/* one that ran out is replaced, as the agent would (§5) */
-		if (!err && (crypto_cert_times(cert, &nb, &na) ||
-			     na <= time(NULL))) {
+		if (!err &&
+		    (crypto_cert_times(cert, &nb, &na) || na <= time(NULL))) {
 			X509_free(cert);
 			EVP_PKEY_free(key);
 			cert = NULL;
@@ -459,8 +458,8 @@ static void on_cred_event(void *arg, struct ua_sub *s,
 	if ((ev->err || ev->status >= 300) && !g->rc) {
 		fake.status = (uint16_t)ev->status;
 		fake.reason = ev->phrase;
-		g->rc = lib_fail_resp(&g->e, ev->err,
-				      ev->status ? &fake : NULL, "SUBSCRIBE");
+		g->rc = lib_fail_resp(&g->e, ev->err, ev->status ? &fake : NULL,
+				      "SUBSCRIBE");
 	}
 	if (ev->is_over) {
 		g->sub = NULL;

@@ -41,8 +41,8 @@ static void on_signer(void *arg, enum ua_verdict v, X509 *leaf,
 		k->c.verdict = v;
 		snprintf(k->c.detail, sizeof(k->c.detail), "%s",
 			 detail ? detail : "");
-	} else if (ua_verify_notify_post(k->m, leaf, k->u->anchors,
-					 time(NULL), &k->c)) {
+	} else if (ua_verify_notify_post(k->m, leaf, k->u->anchors, time(NULL),
+					 &k->c)) {
 		k->c.verdict = UA_V_NOT_CERTIFICATE;
 		snprintf(k->c.detail, sizeof(k->c.detail),
 			 "the checks could not be completed");
@@ -60,8 +60,8 @@ static void on_check_now(evutil_socket_t fd, short what, void *arg)
 }
 
 int lib_check_start(struct sipcert_ua *u, const struct sip_msg *notify,
-		    enum net_proto proto, const char *sub_uri,
-		    lib_check_cb *cb, void *arg, struct lib_check **out)
+		    enum net_proto proto, const char *sub_uri, lib_check_cb *cb,
+		    void *arg, struct lib_check **out)
 {
 	struct lib_check *k = mem_zalloc(sizeof(*k));
 	int err;
@@ -82,7 +82,9 @@ int lib_check_start(struct sipcert_ua *u, const struct sip_msg *notify,
 	else if (!err)
 		/* refused already: report from the loop, never inside */
 		err = event_base_once(u->base, -1, EV_TIMEOUT, on_check_now, k,
-				      NULL) ? -ENOMEM : 0;
+				      NULL)
+			      ? -ENOMEM
+			      : 0;
 	if (err) {
 		lib_check_free(k);
 		return err;
@@ -160,8 +162,8 @@ static int cert_from_cache(const struct ua_cache_entry *ce,
 	X509_free(x);
 	if (err)
 		return err;
-	snprintf((*out)->identity_domain, sizeof((*out)->identity_domain),
-		 "%s", ce->domain);
+	snprintf((*out)->identity_domain, sizeof((*out)->identity_domain), "%s",
+		 ce->domain);
 	snprintf((*out)->alg, sizeof((*out)->alg), "%s", ce->alg);
 	(*out)->externally_validated = ce->externally_validated;
 	(*out)->from_cache = 1;
@@ -394,11 +396,11 @@ static int fetch_wait(struct sipcert_ua *u, const char *aor, bool no_cache,
 	err = lib_run(u, &w.done, u->timeout_ms + 2000);
 	if (err) {
 		lib_fetch_cancel(f);
-		return err == -EINTR ? lib_fail(e, err, "interrupted",
-						"stopped")
-				     : lib_fail(e, err, "timeout",
-						"no certificate arrived in "
-						"time");
+		return err == -EINTR
+			       ? lib_fail(e, err, "interrupted", "stopped")
+			       : lib_fail(e, err, "timeout",
+					  "no certificate arrived in "
+					  "time");
 	}
 	if (w.rc) {
 		if (e)
@@ -431,8 +433,7 @@ SIPCERT_API int sipcert_refetch_after_437(struct sipcert_ua *ua,
 					  const char *aor,
 					  const char *old_sha256,
 					  struct sipcert_cert **out,
-					  int *changed,
-					  struct sipcert_error *e)
+					  int *changed, struct sipcert_error *e)
 {
 	char norm[256];
 	int err;

@@ -29,8 +29,7 @@ struct locate {
 	size_t n;
 };
 
-static void on_located(void *arg, int err, const struct dns_target *t,
-		       size_t n)
+static void on_located(void *arg, int err, const struct dns_target *t, size_t n)
 {
 	struct locate *l = arg;
 
@@ -51,8 +50,7 @@ static int http_locate(struct sipcert_ua *u, const char *domain,
 	snprintf(srv, sizeof(srv), "_certificates._tcp.%s", domain);
 	snprintf(host, sizeof(host), "certificates.%s", domain);
 	memset(l, 0, sizeof(*l));
-	err = dns_srv_resolve(u->dns, srv, host, HTTPS_PORT, on_located, l,
-			      &q);
+	err = dns_srv_resolve(u->dns, srv, host, HTTPS_PORT, on_located, l, &q);
 	if (!err)
 		err = lib_run(u, &l->done, u->timeout_ms);
 	if (err && !l->done)
@@ -60,15 +58,16 @@ static int http_locate(struct sipcert_ua *u, const char *domain,
 	if (!err)
 		err = l->err;
 	if (err)
-		return lib_fail(e, err, err == -ETIMEDOUT ? "timeout"
-							  : "unreachable",
+		return lib_fail(e, err,
+				err == -ETIMEDOUT ? "timeout" : "unreachable",
 				"no certificate store found for %s (SRV %s, "
 				"then %s): %s",
 				domain, srv, host, sipcert_strerror(err));
 	return 0;
 }
 
-/* ---- one call ------------------------------------------------------------- */
+/* ---- one call -------------------------------------------------------------
+ */
 
 struct call {
 	const char *domain; /* the AOR's: what the server must name */
@@ -254,11 +253,11 @@ static int aor_query(const char *aor, const char *key, char *out, size_t n)
 	return 0;
 }
 
-/* ---- fetching (§5) --------------------------------------------------------- */
+/* ---- fetching (§5) ---------------------------------------------------------
+ */
 
 /* The certificates of a 200: one DER, or PKCS#7 certs-only. */
-static int answer_certs(const struct call *c, X509 **out, size_t max,
-			size_t *n)
+static int answer_certs(const struct call *c, X509 **out, size_t max, size_t *n)
 {
 	const unsigned char *p = (const unsigned char *)c->body.p;
 	STACK_OF(X509) *certs = NULL;
@@ -312,8 +311,8 @@ int lib_http_fetch(struct sipcert_ua *u, const char *aor,
 	if (!err)
 		err = http_once(u, &l, "GET", query, NULL, 0, NULL,
 				(struct slice){0}, &c);
-	if (!err && c.status == 404 && !aor_query(aor, "email", query,
-						   sizeof(query)))
+	if (!err && c.status == 404 &&
+	    !aor_query(aor, "email", query, sizeof(query)))
 		err = http_once(u, &l, "GET", query, NULL, 0, NULL,
 				(struct slice){0}, &c);
 	if (err) {
@@ -357,7 +356,8 @@ int lib_http_fetch(struct sipcert_ua *u, const char *aor,
 	return 0;
 }
 
-/* ---- enrolling (§6) ---------------------------------------------------------- */
+/* ---- enrolling (§6)
+ * ---------------------------------------------------------- */
 
 /* Authorization for a Digest challenge (RFC 7616 §3.4) with qop=auth. */
 static int digest_line(const char *challenge, const char *user,

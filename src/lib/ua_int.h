@@ -21,16 +21,16 @@ typedef unsigned lib_request_cb(void *arg, const struct sip_msg *req,
 struct sipcert_ua {
 	struct event_base *base;
 	struct dns *dns;
-	SSL_CTX *tls;		/* client context: the trust anchors */
-	X509_STORE *anchors;	/* the context's store (borrowed) */
+	SSL_CTX *tls;	     /* client context: the trust anchors */
+	X509_STORE *anchors; /* the context's store (borrowed) */
 	struct http_client *http;
 	struct ua_signers *signers;
 	struct ua *ua;
 	struct ua_cache *cache;
-	char *aor;	 /* "sip:user@domain" as stored, or NULL */
-	char *password;	 /* for HTTP Digest; wiped at free */
-	char *dir;	 /* the state directory */
-	char *own_dir;	 /* dir/credentials: our own credential */
+	char *aor;	/* "sip:user@domain" as stored, or NULL */
+	char *password; /* for HTTP Digest; wiped at free */
+	char *dir;	/* the state directory */
+	char *own_dir;	/* dir/credentials: our own credential */
 	long ttl_s;
 	unsigned timeout_ms;
 	/* sipcert_ua_stop(): a flag and a byte down a pipe to wake the loop */
@@ -42,8 +42,8 @@ struct sipcert_ua {
 };
 
 /* Fill e (may be NULL) and return rc. */
-int lib_fail(struct sipcert_error *e, int rc, const char *code,
-	     const char *fmt, ...) PRINTF_LIKE(4, 5);
+int lib_fail(struct sipcert_error *e, int rc, const char *code, const char *fmt,
+	     ...) PRINTF_LIKE(4, 5);
 /* The engine's err / final response of a request as an error (0 for a
  * 2xx); what names the operation ("PUBLISH"). */
 int lib_fail_resp(struct sipcert_error *e, int err, const struct sip_msg *resp,
@@ -74,8 +74,8 @@ struct lib_check;
 typedef void lib_check_cb(void *arg, struct lib_check *k,
 			  const struct ua_checked *c);
 int lib_check_start(struct sipcert_ua *u, const struct sip_msg *notify,
-		    enum net_proto proto, const char *sub_uri,
-		    lib_check_cb *cb, void *arg, struct lib_check **out);
+		    enum net_proto proto, const char *sub_uri, lib_check_cb *cb,
+		    void *arg, struct lib_check **out);
 void lib_check_free(struct lib_check *k);
 
 /* Fetch aor's certificate (cache first unless no_cache), asynchronously.

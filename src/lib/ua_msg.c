@@ -135,7 +135,8 @@ SIPCERT_API int sipcert_message_send(struct sipcert_ua *ua, const char *aor,
 	return err;
 }
 
-/* ---- receiving ------------------------------------------------------------ */
+/* ---- receiving ------------------------------------------------------------
+ */
 
 struct listen;
 
@@ -195,8 +196,8 @@ static void on_sender_cert(void *arg, int rc, struct sipcert_cert **cert,
 	pending_free(p->l, p);
 }
 
-static unsigned msg_refuse(struct listen *l, const char *from,
-			   const char *code, const char *text, unsigned status)
+static unsigned msg_refuse(struct listen *l, const char *from, const char *code,
+			   const char *text, unsigned status)
 {
 	struct sipcert_error e;
 	struct sipcert_message m = {0};
@@ -272,8 +273,7 @@ static unsigned on_message(void *arg, const struct sip_msg *req,
 	p->text = mem_strdup(body ? body + 4 : "");
 	buf_fini(&inner);
 	err = !p->text || crypto_cert_fingerprint(signer, EVP_sha256(),
-						  p->signer,
-						  sizeof(p->signer));
+						  p->signer, sizeof(p->signer));
 	X509_free(signer);
 	if (err || l->n_pending >= MSG_PENDING_MAX) {
 		mem_free(p->text);
@@ -325,8 +325,7 @@ static int msg_register(struct sipcert_ua *u, unsigned expires,
 }
 
 SIPCERT_API int sipcert_message_listen(struct sipcert_ua *ua,
-				       const char *passphrase,
-				       unsigned expires,
+				       const char *passphrase, unsigned expires,
 				       sipcert_message_cb *cb, void *arg,
 				       struct sipcert_error *e)
 {
@@ -344,8 +343,7 @@ SIPCERT_API int sipcert_message_listen(struct sipcert_ua *ua,
 		return err;
 	ua->on_request = on_message;
 	ua->on_request_arg = &l;
-	err = msg_register(ua, expires ? expires : MSG_REGISTER_S, &granted,
-			   e);
+	err = msg_register(ua, expires ? expires : MSG_REGISTER_S, &granted, e);
 	refresh_at = time(NULL) + granted / 2;
 	while (!err && !ua->stop_flag) {
 		(void)lib_run(ua, &none, 1000);

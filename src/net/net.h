@@ -81,7 +81,7 @@ struct net_opts {
 	 * handshake, an incoming handshake, and the flush of a closing
 	 * flow. A flow may queue 16 * max_msg_bytes for sending. */
 	net_rx_cb *on_rx;
-	net_closed_cb *on_closed; /* may be NULL */
+	net_closed_cb *on_closed;	 /* may be NULL */
 	net_tls_peer_cb *tls_check_peer; /* NULL: the chain alone */
 	void *arg;
 };

@@ -432,12 +432,11 @@ static int conn_new(struct conn **out, struct net *n, enum net_proto proto,
 		goto out;
 	}
 	if (proto == NET_TLS) {
-		err = net_tls_ssl_new(&ssl,
-				      is_outgoing ? n->o.tls_client_ctx
-						  : n->o.tls_server_ctx,
-				      is_outgoing ? c->sni : NULL,
-				      is_outgoing && n->o.tls_check_peer ? n
-									 : NULL);
+		err = net_tls_ssl_new(
+			&ssl,
+			is_outgoing ? n->o.tls_client_ctx : n->o.tls_server_ctx,
+			is_outgoing ? c->sni : NULL,
+			is_outgoing && n->o.tls_check_peer ? n : NULL);
 		if (err)
 			goto out;
 		/* libevent frees ssl when this fails (CLOSE_ON_FREE) */

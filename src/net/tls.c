@@ -319,15 +319,13 @@ static int tls_on_verify(int ok, X509_STORE_CTX *xs)
 		return ok;
 	if (n->o.tls_check_peer(n->o.arg, X509_STORE_CTX_get_current_cert(xs),
 				SSL_get_ex_data(ssl, tls_ex_name))) {
-		X509_STORE_CTX_set_error(xs,
-					 X509_V_ERR_HOSTNAME_MISMATCH);
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_HOSTNAME_MISMATCH);
 		return 0;
 	}
 	return ok;
 }
 
-int net_tls_ssl_new(SSL **out, SSL_CTX *ctx, const char *sni,
-		    struct net *check)
+int net_tls_ssl_new(SSL **out, SSL_CTX *ctx, const char *sni, struct net *check)
 {
 	char name[256];
 	SSL *ssl;

@@ -109,8 +109,8 @@ struct ua_request {
  * (tls_only and no TLS target). */
 typedef void ua_resp_cb(void *arg, int err, const struct sip_msg *resp);
 
-int ua_send(struct ua *u, const struct ua_request *r, ua_resp_cb *cb,
-	    void *arg, struct ua_txn **out);
+int ua_send(struct ua *u, const struct ua_request *r, ua_resp_cb *cb, void *arg,
+	    struct ua_txn **out);
 /* Stop waiting; the callback is not called. */
 void ua_txn_cancel(struct ua_txn *t);
 
@@ -141,8 +141,8 @@ typedef unsigned ua_notify_cb(void *arg, struct ua_sub *s,
  * the end (terminated by a NOTIFY, by ua_sub_end(), or by timeout).
  * After a call with is_over the subscription is gone (the handle dead). */
 struct ua_sub_event {
-	int err;	    /* as ua_resp_cb, or 0 */
-	unsigned status;    /* the SUBSCRIBE's final status, or 0 */
+	int err;	     /* as ua_resp_cb, or 0 */
+	unsigned status;     /* the SUBSCRIBE's final status, or 0 */
 	struct slice phrase; /* its reason phrase */
 	bool is_over;
 	struct slice reason; /* Subscription-State reason when ended so */
@@ -151,8 +151,8 @@ typedef void ua_sub_cb(void *arg, struct ua_sub *s,
 		       const struct ua_sub_event *e);
 
 struct ua_sub_opts {
-	const char *ruri;  /* the resource: "sip:bob@example.com" */
-	const char *event; /* "certificate", "credential" */
+	const char *ruri;   /* the resource: "sip:bob@example.com" */
+	const char *event;  /* "certificate", "credential" */
 	const char *accept; /* Accept value, or NULL */
 	/* Requested duration; 0 is a fetch: one NOTIFY, then over (RFC
 	 * 6665 §4.4.3). Refreshed automatically before it runs out (at
@@ -179,29 +179,29 @@ void ua_sub_free(struct ua_sub *s);
  * gives the stable name scripts rely on (sipcert fetch --json "error"). */
 enum ua_verdict {
 	UA_V_OK,
-	UA_V_FROM_MISMATCH,	/* "from_mismatch": From is not the URI we
-				 * subscribed to (§10.3) */
-	UA_V_MISSING_IDENTITY,	/* "missing_identity" */
-	UA_V_BAD_IDENTITY,	/* "bad_identity": malformed Identity or
-				 * Identity-Info, or two of one */
-	UA_V_UNKNOWN_ALG,	/* "unknown_alg" */
-	UA_V_BAD_SIGNATURE,	/* "bad_signature" */
-	UA_V_MISSING_DATE,	/* "missing_date" */
-	UA_V_STALE_DATE,	/* "stale_date": more than 3600 s off */
-	UA_V_INFO_NOT_HTTPS,	/* "identity_info_not_https" */
-	UA_V_INFO_UNREACHABLE,	/* "identity_info_unreachable" */
-	UA_V_INFO_BAD_CERT,	/* "identity_info_bad_cert": not a
-				 * certificate */
-	UA_V_INFO_WRONG_DOMAIN, /* "identity_info_wrong_domain": does not
-				 * name the From domain (RFC 5922) */
-	UA_V_INFO_WILDCARD,	/* "identity_info_wildcard" */
-	UA_V_INFO_UNTRUSTED,	/* "identity_info_untrusted": no chain to
-				 * the trust anchors */
-	UA_V_NOT_CERTIFICATE,	/* "not_certificate": the body is not one
-				 * application/pkix-cert DER certificate */
-	UA_V_NO_CERTIFICATE,	/* "no_certificate": empty body, the
-				 * certificate is revoked (§6.6) */
-	UA_V_CERT_EXPIRED,	/* "cert_expired" */
+	UA_V_FROM_MISMATCH,	 /* "from_mismatch": From is not the URI we
+				  * subscribed to (§10.3) */
+	UA_V_MISSING_IDENTITY,	 /* "missing_identity" */
+	UA_V_BAD_IDENTITY,	 /* "bad_identity": malformed Identity or
+				  * Identity-Info, or two of one */
+	UA_V_UNKNOWN_ALG,	 /* "unknown_alg" */
+	UA_V_BAD_SIGNATURE,	 /* "bad_signature" */
+	UA_V_MISSING_DATE,	 /* "missing_date" */
+	UA_V_STALE_DATE,	 /* "stale_date": more than 3600 s off */
+	UA_V_INFO_NOT_HTTPS,	 /* "identity_info_not_https" */
+	UA_V_INFO_UNREACHABLE,	 /* "identity_info_unreachable" */
+	UA_V_INFO_BAD_CERT,	 /* "identity_info_bad_cert": not a
+				  * certificate */
+	UA_V_INFO_WRONG_DOMAIN,	 /* "identity_info_wrong_domain": does not
+				  * name the From domain (RFC 5922) */
+	UA_V_INFO_WILDCARD,	 /* "identity_info_wildcard" */
+	UA_V_INFO_UNTRUSTED,	 /* "identity_info_untrusted": no chain to
+				  * the trust anchors */
+	UA_V_NOT_CERTIFICATE,	 /* "not_certificate": the body is not one
+				  * application/pkix-cert DER certificate */
+	UA_V_NO_CERTIFICATE,	 /* "no_certificate": empty body, the
+				  * certificate is revoked (§6.6) */
+	UA_V_CERT_EXPIRED,	 /* "cert_expired" */
 	UA_V_CERT_NOT_YET_VALID, /* "cert_not_yet_valid" */
 };
 const char *ua_verdict_code(enum ua_verdict v);
@@ -253,12 +253,12 @@ void ua_signer_cancel(struct ua_signer_req *r);
 /* What the checks found (strings NUL-terminated, owned here). */
 struct ua_checked {
 	enum ua_verdict verdict;
-	char detail[160];	     /* more for people, or "" */
-	char aor[256];		     /* the asserted AOR (From, as stored) */
-	char domain[256];	     /* its domain: whose service signed */
-	char info_url[512];	     /* Identity-Info */
-	enum identity_alg alg;	     /* IDENTITY_ALG_UNKNOWN until parsed */
-	X509 *cert;		     /* the user's certificate once parsed */
+	char detail[160];      /* more for people, or "" */
+	char aor[256];	       /* the asserted AOR (From, as stored) */
+	char domain[256];      /* its domain: whose service signed */
+	char info_url[512];    /* Identity-Info */
+	enum identity_alg alg; /* IDENTITY_ALG_UNKNOWN until parsed */
+	X509 *cert;	       /* the user's certificate once parsed */
 	time_t not_before, not_after;
 	/* §10.3.1: the certificate also chains to the trust anchors and
 	 * names the AOR (URI:sip:user@domain) itself */
