@@ -504,6 +504,26 @@ out:
 	return err;
 }
 
+int cred_certificate_parse(struct slice der, time_t now,
+			   struct cred_publication *out,
+			   struct cred_refusal *why)
+{
+	struct cred_publication p = {.cert_der = der};
+	enum refusal_id r;
+	int err = -EBADMSG;
+
+	if (!der.len || !der.p || !out || !why)
+		return -EINVAL;
+	r = cert_check(&p, now, &err);
+	if (r != R_NONE) {
+		X509_free(p.cert);
+		*why = refusals[r];
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
 void cred_publication_fini(struct cred_publication *p)
 {
 	if (!p)

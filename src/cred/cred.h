@@ -82,6 +82,7 @@ struct cred_stats {
 	uint64_t notifies_signed;
 	uint64_t notifies_failed; /* timeouts, 481s, transport errors */
 	uint64_t sign_ns;	  /* signing time, summed */
+	uint64_t sign_jobs;	  /* signings timed in sign_ns */
 	uint64_t store_ns;	  /* store job time, summed */
 	uint64_t store_jobs;
 };

@@ -115,6 +115,14 @@ int cred_publication_parse(const struct sip_msg *m, time_t now,
 			   struct cred_publication *out,
 			   struct cred_refusal *why);
 void cred_publication_fini(struct cred_publication *p);
+/* The certificate checks of cred_publication_parse() on a DER certificate
+ * alone (an HTTPS enrolment, draft-jennings-sipping-certs §6): one DER
+ * X.509 certificate, notBefore not in the future, notAfter in the future,
+ * cA not TRUE. Fills out (cert_der is der, no pkcs8) or *why as above;
+ * -EINVAL for an empty der. */
+int cred_certificate_parse(struct slice der, time_t now,
+			   struct cred_publication *out,
+			   struct cred_refusal *why);
 
 /* ---- NOTIFY (notify.c) --------------------------------------------------- */
 

@@ -612,6 +612,7 @@ static void notify_signed(void *arg, bool is_cancelled)
 		return;
 	}
 	c->stats.sign_ns += n->sign_ns;
+	c->stats.sign_jobs++;
 	if (n->err) {
 		log_msg(LOG_LEVEL_ERR, "cred", "signing a NOTIFY for %s: %s",
 			s->res->aor, strerror(-n->err));

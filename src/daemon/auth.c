@@ -696,15 +696,12 @@ static bool uri_matches(struct slice digest_uri, const struct sip_msg *req)
 	return !sip_uri_parse(digest_uri, &u) && sip_uri_equal(&u, &req->ruri);
 }
 
-static enum verdict cred_verify(struct auth *a, const struct sip_msg *req,
+/* What SIP and HTTP requests check alike: the parameters a digest needs,
+ * an offered algorithm with qop=auth, and a nonce of ours. */
+static enum verdict cred_usable(const struct auth *a,
 				const struct sip_auth *cred, uint64_t now_s,
 				struct check *c)
 {
-	const struct userdb_user *user;
-	char user_aor[256];
-	const char *ha1;
-	int err;
-
 	if (!cred->username.p || !cred->nonce.p || !cred->uri.p ||
 	    !cred->response.p)
 		return V_BAD;
@@ -719,21 +716,29 @@ static enum verdict cred_verify(struct auth *a, const struct sip_msg *req,
 	if (nonce_check(a, cred->nonce, c->id, &c->issued_s) ||
 	    c->issued_s > now_s + NONCE_FUTURE_SKEW_S)
 		return V_IGNORED;
-	if (!uri_matches(cred->uri, req))
-		return V_BAD;
-	/* the digest username is the AOR's user part and the realm its
-	 * domain: together they must name the AOR the request is for */
-	if (req_aor(req, c->aor, sizeof(c->aor)) ||
-	    username_aor(a, cred->username, user_aor, sizeof(user_aor)) ||
-	    strcmp(c->aor, user_aor))
-		return V_FORBIDDEN;
+	return V_OK;
+}
+
+/* The digest of c->aor's user over method and body, then the nonce's
+ * age and count. replay_is_stale: a count not above one accepted is
+ * answered stale instead of refused (HTTP: a browser's parallel
+ * requests on one nonce may arrive out of order). */
+static enum verdict cred_digest(struct auth *a, const struct sip_auth *cred,
+				struct slice method, struct slice body,
+				uint64_t now_s, bool replay_is_stale,
+				struct check *c)
+{
+	const struct userdb_user *user;
+	const char *ha1;
+	int err;
+
 	user = userdb_find(a->users, slice_cstr(c->aor));
 	if (!user)
 		return V_BAD; /* the same answer as a wrong password */
 	ha1 = cred->alg == SIP_DIGEST_SHA256 ? user->ha1_sha256 : user->ha1_md5;
 	if (!ha1[0])
 		return V_IGNORED; /* no HA1 for this algorithm */
-	err = sip_digest_verify(cred, ha1, req->method, req->body);
+	err = sip_digest_verify(cred, ha1, method, body);
 	if (err == -EACCES || err == -EBADMSG)
 		return V_BAD;
 	if (err)
@@ -745,13 +750,33 @@ static enum verdict cred_verify(struct auth *a, const struct sip_msg *req,
 	case NC_FRESH:
 		return V_OK;
 	case NC_REPLAY:
-		return V_BAD;
+		return replay_is_stale ? V_STALE : V_BAD;
 	case NC_LOST:
 		return V_STALE;
 	case NC_NOMEM:
 		break;
 	}
 	return V_NOMEM;
+}
+
+static enum verdict cred_verify(struct auth *a, const struct sip_msg *req,
+				const struct sip_auth *cred, uint64_t now_s,
+				struct check *c)
+{
+	char user_aor[256];
+	enum verdict v = cred_usable(a, cred, now_s, c);
+
+	if (v != V_OK)
+		return v;
+	if (!uri_matches(cred->uri, req))
+		return V_BAD;
+	/* the digest username is the AOR's user part and the realm its
+	 * domain: together they must name the AOR the request is for */
+	if (req_aor(req, c->aor, sizeof(c->aor)) ||
+	    username_aor(a, cred->username, user_aor, sizeof(user_aor)) ||
+	    strcmp(c->aor, user_aor))
+		return V_FORBIDDEN;
+	return cred_digest(a, cred, req->method, req->body, now_s, false, c);
 }
 
 static void result_forbidden(struct auth_result *out, const char *reason)
@@ -802,6 +827,39 @@ static int challenge_build(struct auth *a, uint64_t now_s, bool proxy,
 	return 0;
 }
 
+/* The answer for verdict v on a request from src (key, when has_key). */
+static void result_set(struct auth *a, enum verdict v, const struct check *c,
+		       const uint8_t key[16], bool has_key, uint64_t now,
+		       bool proxy, struct auth_result *out)
+{
+	uint64_t now_s = now / 1000;
+
+	out->is_failure = v == V_BAD || v == V_FORBIDDEN;
+	if (v == V_OK) {
+		if (has_key)
+			fail_reset(a, key);
+		out->verdict = AUTH_OK;
+		memcpy(out->aor, c->aor, sizeof(out->aor));
+		return;
+	}
+	if ((v == V_BAD || v == V_FORBIDDEN) && has_key &&
+	    fail_record(a, key, now)) {
+		result_forbidden(out, "Too many authentication failures");
+		return;
+	}
+	if (v == V_FORBIDDEN) {
+		result_forbidden(out, "Username does not match the AOR");
+		return;
+	}
+	if (v == V_NOMEM ||
+	    challenge_build(a, now_s, proxy, v == V_STALE, out)) {
+		memset(out, 0, sizeof(*out));
+		out->verdict = AUTH_FORBIDDEN;
+		out->status = 500;
+		out->reason = "Server Internal Error";
+	}
+}
+
 void auth_check(struct auth *a, const struct sip_msg *req,
 		const struct net_addr *src, bool proxy, struct auth_result *out)
 {
@@ -832,28 +890,67 @@ void auth_check(struct auth *a, const struct sip_msg *req,
 	v = cred_find(a, req, proxy, &cred);
 	if (v == V_OK)
 		v = cred_verify(a, req, &cred, now_s, &c);
+	result_set(a, v, &c, key, has_key, now, proxy, out);
+}
 
-	if (v == V_OK) {
-		if (has_key)
-			fail_reset(a, key);
-		out->verdict = AUTH_OK;
-		memcpy(out->aor, c.aor, sizeof(out->aor));
+/* ---- HTTP (RFC 7616) ----------------------------------------------------- */
+
+/* RFC 7616 §3.4: the credentials for our realm, as any user of it. */
+static enum verdict http_verify(struct auth *a, const struct auth_http_req *r,
+				uint64_t now_s, struct check *c)
+{
+	struct sip_auth cred;
+	struct slice value;
+	enum verdict v;
+
+	if (!r->authorization)
+		return V_NONE;
+	value = slice_trim(slice_cstr(r->authorization));
+	/* another scheme (Basic from a password manager) is no attempt at
+	 * ours: challenge, count nothing */
+	if (value.len < 7 || !mem_caseeq(value.p, "Digest", 6) ||
+	    !char_is_ws((unsigned char)value.p[6]))
+		return V_IGNORED;
+	if (sip_auth_parse(value, &cred))
+		return V_BAD;
+	if (!cred.is_digest || !cred.realm.p ||
+	    !slice_eq_cstr(cred.realm, a->realm))
+		return V_IGNORED;
+	v = cred_usable(a, &cred, now_s, c);
+	if (v != V_OK)
+		return v;
+	/* RFC 7616 §3.4.6: the uri parameter is the request-target as the
+	 * request line carries it */
+	if (!slice_eq_cstr(cred.uri, r->target))
+		return V_BAD;
+	if (username_aor(a, cred.username, c->aor, sizeof(c->aor)))
+		return V_BAD;
+	return cred_digest(a, &cred, slice_cstr(r->method), SLICE_NULL, now_s,
+			   true, c);
+}
+
+void auth_check_http(struct auth *a, const struct auth_http_req *r,
+		     const struct net_addr *src, struct auth_result *out)
+{
+	struct check c;
+	uint8_t key[16];
+	bool has_key;
+	uint64_t now;
+
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	if (!a || !r || !r->method || !r->target) {
+		result_forbidden(out, "Forbidden");
 		return;
 	}
-	if ((v == V_BAD || v == V_FORBIDDEN) && has_key &&
-	    fail_record(a, key, now)) {
+	now = a->now_ms(a->clock_arg);
+	has_key = src_key(src, key);
+	if (has_key && backing_off(a, key, now)) {
 		result_forbidden(out, "Too many authentication failures");
 		return;
 	}
-	if (v == V_FORBIDDEN) {
-		result_forbidden(out, "Username does not match the AOR");
-		return;
-	}
-	if (v == V_NOMEM ||
-	    challenge_build(a, now_s, proxy, v == V_STALE, out)) {
-		memset(out, 0, sizeof(*out));
-		out->verdict = AUTH_FORBIDDEN;
-		out->status = 500;
-		out->reason = "Server Internal Error";
-	}
+	memset(&c, 0, sizeof(c));
+	result_set(a, http_verify(a, r, now / 1000, &c), &c, key, has_key, now,
+		   false, out);
 }

@@ -57,6 +57,9 @@ const struct config_key config_keys[CONFIG_N_KEYS] = {
 	{"tls", "client_ca", KT_PATH, FIELD(tls.client_ca), 0, 0},
 	{"tls", "min_version", KT_TLS_VERSION, FIELD(tls.min_version), 0, 0},
 	{"https", "listen", KT_HTTPS_LISTEN, FIELD(https), 0, 0},
+	{"https", "cert_cache_max_age", KT_SECONDS,
+	 FIELD(https.cert_cache_max_age_s), 0, 30 * MS_DAY},
+	{"https", "metrics", KT_BOOL, FIELD(https.metrics), 0, 0},
 	{"auth", "realm", KT_REALM, FIELD(auth.realm), 0, 0},
 	{"auth", "algorithms", KT_DIGEST_ALGS, FIELD(auth), 0, 0},
 	{"auth", "nonce_lifetime", KT_SECONDS, FIELD(auth.nonce_lifetime_s),
@@ -613,6 +616,8 @@ void config_defaults(struct config *c, const char *base_dir)
 	(void)config_copy_str(c->https.listen[0].host,
 			      sizeof(c->https.listen[0].host), "127.0.0.1");
 	c->https.n_listen = 1;
+	c->https.cert_cache_max_age_s = 86400;
+	c->https.metrics = true;
 
 	(void)config_copy_str(c->auth.realm, sizeof(c->auth.realm),
 			      c->domain.name);

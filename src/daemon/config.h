@@ -83,6 +83,10 @@ struct config_tls {
 struct config_https {
 	struct config_listen listen[CONFIG_LISTEN_MAX];
 	size_t n_listen; /* 0: no HTTPS server ("listen = none") */
+	/* Cap of the certificate store's max-age (draft-jennings-sipping-
+	 * certs §6: callers' caches must expire for revocation to work) */
+	uint32_t cert_cache_max_age_s;
+	bool metrics; /* serve /metrics (unauthenticated) */
 };
 
 struct config_auth {

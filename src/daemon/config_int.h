@@ -44,7 +44,7 @@ struct config_key {
 #define MS_DAY	(24 * MS_HOUR)
 
 /* Keys in config_keys[] (config.c), checked there with a static assert. */
-enum { CONFIG_N_KEYS = 40 };
+enum { CONFIG_N_KEYS = 42 };
 extern const struct config_key config_keys[CONFIG_N_KEYS];
 
 struct config_parser {

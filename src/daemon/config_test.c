@@ -44,6 +44,8 @@ TEST(config_defaults_are_the_documented_ones)
 	TEST_EQ_STR(c.https.listen[0].host, "127.0.0.1");
 	TEST_EQ_INT(c.https.listen[0].port, 8443);
 	TEST_EQ_INT(c.https.listen[0].transport, CONFIG_TLS);
+	TEST_EQ_INT(c.https.cert_cache_max_age_s, 86400);
+	TEST_ASSERT(c.https.metrics);
 	TEST_EQ_STR(c.auth.realm, "example.test");
 	TEST_EQ_INT(c.auth.n_algorithms, 2);
 	TEST_EQ_INT(c.auth.algorithms[0], CONFIG_DIGEST_SHA256);
@@ -199,6 +201,8 @@ static const char full_conf[] =
 	"min_version = 1.3\n"
 	"[https]\n"
 	"listen = [::]:443, 127.0.0.1\n"
+	"cert_cache_max_age = 10m\n"
+	"metrics = no\n"
 	"[auth]\n"
 	"realm = Example Users\n"
 	"algorithms = md5\n"
@@ -299,6 +303,7 @@ TEST(config_load_every_key)
 	CHECK(c.https.listen[0].port == 443 && c.https.listen[0].is_ipv6);
 	TEST_EQ_STR(c.https.listen[1].host, "127.0.0.1");
 	CHECK(c.https.listen[1].port == 443);
+	CHECK(c.https.cert_cache_max_age_s == 600 && !c.https.metrics);
 	TEST_EQ_STR(c.auth.realm, "Example Users");
 	CHECK(c.auth.n_algorithms == 1 &&
 	      c.auth.algorithms[0] == CONFIG_DIGEST_MD5);

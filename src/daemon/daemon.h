@@ -83,6 +83,9 @@ struct auth_result {
 	char hdrs[2][512];
 	size_t n_hdrs;
 	char aor[256]; /* for AUTH_OK: the authenticated AOR */
+	/* wrong, malformed or replayed credentials (or another user's):
+	 * counted toward the source's back-off */
+	bool is_failure;
 };
 
 int auth_new(struct auth **out, const struct auth_opts *o,
@@ -97,6 +100,23 @@ void auth_free(struct auth *a);
 void auth_check(struct auth *a, const struct sip_msg *req,
 		const struct net_addr *src, bool proxy,
 		struct auth_result *out);
+/* An HTTP request to authenticate (RFC 7616 over RFC 9110 §11.6). */
+struct auth_http_req {
+	const char *method;	   /* "GET", "PUT", ... */
+	const char *target;	   /* the request-target as received */
+	const char *authorization; /* the Authorization value; NULL: none */
+};
+/* Digest-authenticate an HTTP request as any user of the realm: the same
+ * users, HA1s, nonces, nonce counts and per-source back-off as
+ * auth_check(), the digest username being the AOR's user part. AUTH_OK
+ * names the user in out->aor (the caller decides what it may do);
+ * AUTH_CHALLENGE is a 401 with "WWW-Authenticate: ..." lines in
+ * out->hdrs; AUTH_FORBIDDEN a 403 while the source backs off (500 when
+ * out of memory). A nonce count not above one already accepted is
+ * answered stale=true rather than refused: a browser's parallel requests
+ * on one nonce may arrive out of order. */
+void auth_check_http(struct auth *a, const struct auth_http_req *r,
+		     const struct net_addr *src, struct auth_result *out);
 /* The AOR a sip: or sips: URI names, in the form users and bindings are
  * keyed by: "sip:user@domain" (AOR normal form; sips: maps to sip:, one
  * user whatever transport it asks for). -EINVAL for another scheme or no

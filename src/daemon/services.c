@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* sipcertd's credential service (RFC 6072 §6, §7) with its authentication
  * service (RFC 4474 §5), and the HTTPS server that publishes the domain
- * certificate at the Identity-Info URL (RFC 4474 §9): their start-up from
- * the configuration, the control socket's hooks, statistics. */
+ * certificate at the Identity-Info URL (RFC 4474 §9), the certificate
+ * store and /metrics: their start-up from the configuration, the control
+ * socket's hooks, statistics. */
 #include "sipcertd.h"
 
 #include <stdio.h>
@@ -202,6 +203,20 @@ static int start_http(struct sipcertd *d)
 		return err;
 	snprintf(path, sizeof(path), "/%s.cer", d->cfg.domain.name);
 	err = http_route(d->http, path, serve_domain_cert, d);
+	if (!err && h->metrics)
+		err = http_route(d->http, "/metrics", metrics_serve, d);
+	if (!err)
+		err = certstore_new(
+			&d->certstore,
+			&(struct certstore_opts){
+				.base = d->base,
+				.http = d->http,
+				.store_url = d->cfg.store.url,
+				.domain = d->cfg.domain.name,
+				.auth = d->auth,
+				.cred = d->cred,
+				.cache_max_age_s = h->cert_cache_max_age_s,
+			});
 	for (size_t i = 0; !err && i < h->n_listen; i++) {
 		uint16_t port = 0;
 
@@ -246,6 +261,9 @@ int services_start(struct sipcertd *d)
 
 void services_stop(struct sipcertd *d)
 {
+	/* its store call under way is answered before the server goes */
+	certstore_free(d->certstore);
+	d->certstore = NULL;
 	http_server_free(d->http);
 	d->http = NULL;
 	if (d->control) {
@@ -301,6 +319,7 @@ void services_stats(struct sipcertd *d, struct control_stats *s)
 {
 	struct cred_stats cs = {0};
 	struct http_stats hs = {0};
+	struct certstore_stats ss;
 
 	if (d->cred)
 		cred_stats_get(d->cred, &cs);
@@ -316,4 +335,10 @@ void services_stats(struct sipcertd *d, struct control_stats *s)
 	control_stats_put(s, "store_us", cs.store_ns / 1000);
 	control_stats_put(s, "https_requests", hs.requests);
 	control_stats_put(s, "https_tls_handshakes", hs.tls_handshakes);
+	certstore_stats_get(d->certstore, &ss);
+	control_stats_put(s, "https_auth_challenges", ss.auth_challenges);
+	control_stats_put(s, "https_auth_failures", ss.auth_failures);
+	control_stats_put(s, "certstore_lookups", ss.lookups);
+	control_stats_put(s, "certstore_enrolments", ss.enrolments);
+	control_stats_put(s, "certstore_revocations", ss.revocations);
 }

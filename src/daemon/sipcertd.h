@@ -6,6 +6,7 @@
 
 #include <openssl/ssl.h>
 
+#include "certstore.h"
 #include "config.h"
 #include "control.h"
 #include "cred/cred.h"
@@ -35,6 +36,7 @@ struct sipcertd {
 	struct cred_service *cred;   /* RFC 6072 credential service */
 	struct proxy *proxy;	     /* MESSAGEs in flight (proxy.c) */
 	struct http_server *http;    /* NULL with [https] listen = none */
+	struct certstore *certstore; /* search-cgi and /self/, with http */
 	SSL_CTX *tls_http;
 	struct buf domain_der; /* the Identity-Info certificate */
 	char info_url[CONFIG_PATH_MAX];
@@ -60,6 +62,23 @@ void services_stop(struct sipcertd *d);
 /* SIGHUP: the HTTPS certificate and key again. */
 void services_reload(struct sipcertd *d);
 void services_stats(struct sipcertd *d, struct control_stats *s);
+
+/* metrics.c: GET /metrics (Prometheus text format 0.0.4). */
+struct metrics_figures {
+	uint64_t sip_requests, sip_auth_challenges, sip_auth_failures;
+	uint64_t users, bindings;
+	struct txn_stats txn;
+	struct net_stats net;
+	struct cred_stats cred;
+	struct http_stats http;
+	struct certstore_stats cs;
+};
+/* Every figure of d (a part not started counts zero). */
+void metrics_gather(struct sipcertd *d, struct metrics_figures *out);
+/* Append the exposition of f: 0 or the buf's error. */
+int metrics_print(struct buf *b, const struct metrics_figures *f);
+/* The route's handler; arg is the struct sipcertd. */
+void metrics_serve(void *arg, struct http_request *r);
 
 /* proxy.c: MESSAGE (RFC 3428) for a user of our domain, forwarded
  * statefully (RFC 3261 §16) to the user's best binding; the final

@@ -188,6 +188,13 @@ const char *http_request_path(const struct http_request *r)
 	return path ? path : "";
 }
 
+const char *http_request_target(const struct http_request *r)
+{
+	const char *t = r && r->ev ? evhttp_request_get_uri(r->ev) : NULL;
+
+	return t ? t : "";
+}
+
 int http_request_query(const struct http_request *r, const char *name,
 		       struct buf *out)
 {
