@@ -79,6 +79,13 @@ suite_unit() {
 		return
 	fi
 	run_counted 1800 "$bin"
+	# libsipcert.a through the public API alone (tests/static_link.c)
+	if [ -x "$build/tests/static_link" ]; then
+		run_counted 60 "$build/tests/static_link"
+	else
+		echo "FAIL unit: $build/tests/static_link is not built"
+		tally 0 1
+	fi
 }
 
 # (b) fuzz corpus replay: every seed through its harness without libFuzzer
