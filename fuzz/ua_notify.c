@@ -8,6 +8,7 @@
  * exist, and a message the checks accept has a parsed certificate. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/crypto.h"
 #include "ua/ua.h"
@@ -60,8 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	must(ua_verdict_code(c.verdict) && ua_verdict_text(c.verdict));
 	must(memchr(c.detail, '\0', sizeof(c.detail)) != NULL);
 	if (!rc && c.verdict == UA_V_OK) {
-		must(!strncmp(c.info_url, "https:", 6) ||
-		     !strncmp(c.info_url, "HTTPS:", 6));
+		/* RFC 3986 §3.1: the scheme is case-insensitive */
+		must(!strncasecmp(c.info_url, "https:", 6));
 		rc = ua_verify_notify_post(m, signer(), NULL, NOW, &c);
 		must(rc == 0 || rc == -ENOMEM || rc == -EPROTO);
 		must((unsigned)c.verdict <= UA_V_CERT_NOT_YET_VALID);
