@@ -14,6 +14,9 @@ packages=(
 )
 # the peers bench/ measures against; bench is skipped when they are absent
 packages+=(libosip2-dev libsofia-sip-ua-dev)
+# the self-service page's real-browser test (tests/browser/, driven by
+# playwright-core from npm with Debian's node)
+packages+=(chromium)
 
 if ! command -v dpkg-query >/dev/null 2>&1 ||
    ! command -v apt-get >/dev/null 2>&1; then
