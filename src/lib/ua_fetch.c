@@ -95,8 +95,7 @@ int lib_check_start(struct sipcert_ua *u, const struct sip_msg *notify,
 
 /* ---- the cache --------------------------------------------------------- */
 
-void lib_cache_put(struct sipcert_ua *u, const struct ua_checked *c,
-		   struct sipcert_cert *cert)
+void lib_cache_put(struct sipcert_ua *u, struct sipcert_cert *cert)
 {
 	struct ua_cache_entry e = {0};
 	struct ua_cache_entry prev;
@@ -115,10 +114,9 @@ void lib_cache_put(struct sipcert_ua *u, const struct ua_checked *c,
 	e.use_until = now + u->ttl_s;
 	if (e.use_until > e.not_after)
 		e.use_until = e.not_after;
-	snprintf(e.domain, sizeof(e.domain), "%s", c->domain);
-	snprintf(e.alg, sizeof(e.alg), "%s",
-		 identity_alg_name(c->alg) ? identity_alg_name(c->alg) : "");
-	e.externally_validated = c->externally_validated;
+	snprintf(e.domain, sizeof(e.domain), "%s", cert->identity_domain);
+	snprintf(e.alg, sizeof(e.alg), "%s", cert->alg);
+	e.externally_validated = cert->externally_validated;
 	/* the previous one, to say which fingerprint it replaced */
 	*cert->previous_sha256 = '\0';
 	if (!ua_cache_get(u->cache, cert->aor, 0, &prev)) {
@@ -238,7 +236,7 @@ static void on_fetch_checked(void *arg, struct lib_check *k,
 			f->rc = lib_fail(&f->e, err, "internal", "%s",
 					 sipcert_strerror(err));
 		else
-			lib_cache_put(f->u, c, f->cert);
+			lib_cache_put(f->u, f->cert);
 	}
 	fetch_maybe_done(f);
 }
@@ -420,11 +418,26 @@ SIPCERT_API int sipcert_fetch(struct sipcert_ua *ua, const char *aor,
 	if (!ua || !aor || !out)
 		return lib_fail(e, -EINVAL, "usage", "missing argument");
 	if (flags & SIPCERT_FETCH_HTTP) {
+		struct ua_cache_entry ce;
+		int err;
+
 		if (lib_aor_norm(aor, norm, sizeof(norm)))
 			return lib_fail(e, -EINVAL, "usage",
 					"\"%s\" is not a SIP address of record",
 					aor);
-		return lib_http_fetch(ua, norm, out, e);
+		/* the same cache as the SIP path (draft-jennings-sipping-
+		 * certs §6: configurable, zero allowed) */
+		if (!(flags & SIPCERT_FETCH_NO_CACHE) && ua->ttl_s > 0 &&
+		    !ua_cache_get(ua->cache, norm, time(NULL), &ce)) {
+			err = cert_from_cache(&ce, out);
+			ua_cache_entry_fini(&ce);
+			if (!err)
+				return 0;
+		}
+		err = lib_http_fetch(ua, norm, out, e);
+		if (!err)
+			lib_cache_put(ua, *out); /* the newest; §10.8 */
+		return err;
 	}
 	return fetch_wait(ua, aor, flags & SIPCERT_FETCH_NO_CACHE, out, e);
 }
@@ -513,7 +526,7 @@ static void on_watch_checked(void *arg, struct lib_check *k,
 		(void)lib_fail(&e, -ENOMEM, "internal", "out of memory");
 		watch_report(o, SIPCERT_WATCH_REFUSED, NULL, &e);
 	} else {
-		lib_cache_put(o->w->u, c, cert);
+		lib_cache_put(o->w->u, cert);
 		watch_report(o, SIPCERT_WATCH_UPDATE, cert, NULL);
 		sipcert_cert_free(cert);
 	}

@@ -90,8 +90,7 @@ void lib_fetch_cancel(struct lib_fetch *f);
 
 /* Remember a verified certificate for aor in the cache; sets the cert's
  * changed_early and previous_sha256. */
-void lib_cache_put(struct sipcert_ua *u, const struct ua_checked *c,
-		   struct sipcert_cert *cert);
+void lib_cache_put(struct sipcert_ua *u, struct sipcert_cert *cert);
 
 /* Our own credential, unlocked with pass (may be NULL / "" when the
  * local copy is unencrypted). */

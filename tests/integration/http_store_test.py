@@ -32,6 +32,7 @@ from dnsd import DnsServer  # noqa: E402
 
 BOB = "sip:bob@" + DOMAIN
 CAROL = "sip:carol@" + DOMAIN
+DAVE = "sip:dave@" + DOMAIN
 SETTINGS = [
     ("auth", "max_failures", "1000"),
     ("subscriptions", "notify_min_interval", "1s"),
@@ -42,7 +43,7 @@ class Env:
     def __init__(self, build):
         self.build = build
         self.d = CredDaemon(build, SETTINGS)
-        for u in (BOB, CAROL):
+        for u in (BOB, CAROL, DAVE):
             self.d.admin("user", "add", u, "--password", PASSWORD)
         port = self.d.https_port
         # example.test's store is found by SRV at store.example.test (a
@@ -150,6 +151,23 @@ def test_sip_publication_found_over_https_one_per_device(env):
     if shas != sorted([sip["sha256"], web["sha256"]]):
         raise AssertionError("want both devices' certificates, got %r"
                              % got)
+
+
+def test_cache_and_fingerprints_as_on_the_sip_path(env):
+    first = env.run("dave", "publish", DAVE, "--http")
+    a = env.run("eve", "fetch", DAVE, "--http")
+    b = env.run("eve", "fetch", DAVE, "--http")
+    if a.get("from_cache") or not b.get("from_cache") or \
+            b.get("sha256") != first["sha256"]:
+        raise AssertionError("cache: %r then %r" % (a, b))
+    # a new certificate before the old one expired: RFC 6072 §10.8
+    second = env.run("dave", "publish", DAVE, "--http", "--new")
+    if not second.get("replaced"):
+        raise AssertionError("same device should replace: %r" % second)
+    c = env.run("eve", "fetch", DAVE, "--http", "--no-cache")
+    if c.get("sha256") != second["sha256"] or not c.get("changed_early") \
+            or c.get("previous_sha256") != first["sha256"]:
+        raise AssertionError("fingerprint warning: %r" % c)
 
 
 def test_wrong_password_is_refused(env):

@@ -235,6 +235,40 @@ def test_agent_enrols_and_resubscribes(env):
         raise AssertionError("agent did not stop cleanly")
 
 
+def test_agent_renews_near_not_after(env):
+    """RFC 6072 §5: when notAfter is within the renewal window the agent
+    waits a random time (here at most 1 s) and, no other device having
+    renewed meanwhile, makes a new credential and publishes it with
+    SIP-If-Match; the new one comes back in a NOTIFY. A window longer
+    than any credential lives makes every credential due at once."""
+    dan = "sip:dan@" + DOMAIN
+    env.d.admin("user", "add", dan, "--password", PASSWORD)
+    first = env.run("dan", "publish", dan, "--with-key", "--passphrase",
+                    PASSPHRASE)
+    agent, q = env.start("dan", "agent", dan, "--renew-before",
+                         "40000000", "--max-wait", "1")
+    got = wait_for(q, lambda ev: ev.get("event") == "credential",
+                   what="the current credential")
+    if got.get("sha256") != first["sha256"]:
+        raise AssertionError("agent started with %r" % got)
+    wait_for(q, lambda ev: ev.get("event") == "renewing", what="renewing")
+    pub = wait_for(q, lambda ev: ev.get("event") == "published",
+                   what="the renewed credential published")
+    if pub.get("sha256") in (None, first["sha256"]):
+        raise AssertionError("not a new credential: %r" % pub)
+    wait_for(q, lambda ev: ev.get("event") == "credential" and
+             ev.get("sha256") == pub["sha256"],
+             what="the renewed credential coming back")
+    agent.send_signal(signal.SIGINT)
+    if agent.wait(timeout=15) != 0:
+        raise AssertionError("agent did not stop cleanly")
+    # the publication was replaced (SIP-If-Match), not added beside it
+    listing = env.d.admin("--json", "cred", "list", dan)
+    if first["sha256"] in listing:
+        raise AssertionError("the old credential is still current: %s"
+                             % listing)
+
+
 def test_publish_needs_the_right_password(env):
     e = env.run("mallory", "publish", BOB, "--passphrase", "x",
                 env={"SIPCERT_PASSWORD": "not bob's password"}, want=1)
