@@ -299,6 +299,159 @@ static void timer_arm(struct cred_service *c)
 	evtimer_add(c->timer, &tv);
 }
 
+/* ---- records ------------------------------------------------------------ */
+
+/* A subscription is a long-lived record of 200-odd bytes. Records share
+ * 16 KiB pages of equal slots: no allocator header and 16-byte rounding on
+ * each, and they stay off the gaps between each request's short-lived
+ * blocks, where malloc kept freed memory it could not give back (about 37
+ * bytes a subscription, bench/RESULTS.md "bench/notify"). A page that
+ * empties is freed at once. Larger records (long route sets) and the
+ * pages themselves come from mem_alloc. */
+enum { SLAB_PAGE_BYTES = 16384 };
+
+struct slab_page {
+	struct slab_page *next, *prev; /* in c->slab_room[] while not full */
+	void *free;		       /* freed slots, each holding the next */
+	uint32_t slot_bytes;
+	uint32_t n_slots;
+	uint32_t n_carved; /* slots handed out at least once */
+	uint32_t n_used;
+	uint64_t slots[]; /* 8-aligned, as struct sub wants */
+};
+
+/* Where a page at address a goes in c->slab_pages: after every page
+ * below it. */
+static size_t slab_pos(const struct cred_service *c, uintptr_t a)
+{
+	size_t lo = 0, hi = c->n_slab_pages;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((uintptr_t)c->slab_pages[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct slab_page *slab_page_of(const struct cred_service *c,
+				      const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	size_t i = slab_pos(c, a);
+	struct slab_page *pg;
+
+	if (!i)
+		return NULL;
+	pg = c->slab_pages[i - 1];
+	return a < (uintptr_t)pg + SLAB_PAGE_BYTES ? pg : NULL;
+}
+
+static void slab_room_link(struct cred_service *c, struct slab_page *pg)
+{
+	struct slab_page **head = &c->slab_room[pg->slot_bytes / SLAB_GRAIN];
+
+	pg->prev = NULL;
+	pg->next = *head;
+	if (*head)
+		(*head)->prev = pg;
+	*head = pg;
+}
+
+static void slab_room_unlink(struct cred_service *c, struct slab_page *pg)
+{
+	if (pg->prev)
+		pg->prev->next = pg->next;
+	else
+		c->slab_room[pg->slot_bytes / SLAB_GRAIN] = pg->next;
+	if (pg->next)
+		pg->next->prev = pg->prev;
+	pg->next = pg->prev = NULL;
+}
+
+static struct slab_page *slab_page_new(struct cred_service *c,
+				       size_t slot_bytes)
+{
+	struct slab_page *pg;
+	size_t i;
+
+	if (c->n_slab_pages == c->cap_slab_pages) {
+		size_t n = c->cap_slab_pages ? c->cap_slab_pages * 2 : 64;
+		struct slab_page **t =
+			mem_realloc(c->slab_pages, n * sizeof(*t));
+
+		if (!t)
+			return NULL;
+		c->slab_pages = t;
+		c->cap_slab_pages = n;
+	}
+	pg = mem_alloc(SLAB_PAGE_BYTES);
+	if (!pg)
+		return NULL;
+	memset(pg, 0, sizeof(*pg));
+	pg->slot_bytes = (uint32_t)slot_bytes;
+	pg->n_slots = (uint32_t)((SLAB_PAGE_BYTES - sizeof(*pg)) / slot_bytes);
+	i = slab_pos(c, (uintptr_t)pg);
+	memmove(c->slab_pages + i + 1, c->slab_pages + i,
+		(c->n_slab_pages - i) * sizeof(*c->slab_pages));
+	c->slab_pages[i] = pg;
+	c->n_slab_pages++;
+	slab_room_link(c, pg);
+	return pg;
+}
+
+/* n zeroed bytes for a record */
+static void *rec_alloc(struct cred_service *c, size_t n)
+{
+	size_t slot = (n + SLAB_GRAIN - 1) / SLAB_GRAIN * SLAB_GRAIN;
+	struct slab_page *pg;
+	void *p;
+
+	if (slot > SLAB_SLOT_MAX)
+		return mem_zalloc(n);
+	pg = c->slab_room[slot / SLAB_GRAIN];
+	if (!pg)
+		pg = slab_page_new(c, slot);
+	if (!pg)
+		return NULL;
+	if (pg->free) {
+		p = pg->free;
+		memcpy(&pg->free, p, sizeof(pg->free));
+	} else {
+		p = (char *)pg->slots + (size_t)pg->n_carved++ * slot;
+	}
+	if (++pg->n_used == pg->n_slots)
+		slab_room_unlink(c, pg);
+	memset(p, 0, slot);
+	return p;
+}
+
+static void rec_free(struct cred_service *c, void *p)
+{
+	struct slab_page *pg = slab_page_of(c, p);
+	size_t i;
+
+	if (!pg) {
+		mem_free(p);
+		return;
+	}
+	if (pg->n_used == pg->n_slots)
+		slab_room_link(c, pg);
+	memcpy(p, &pg->free, sizeof(pg->free));
+	pg->free = p;
+	if (--pg->n_used)
+		return;
+	slab_room_unlink(c, pg);
+	i = slab_pos(c, (uintptr_t)pg) - 1;
+	memmove(c->slab_pages + i, c->slab_pages + i + 1,
+		(c->n_slab_pages - i - 1) * sizeof(*c->slab_pages));
+	c->n_slab_pages--;
+	mem_free(pg);
+}
+
 /* ---- subscriptions ------------------------------------------------------ */
 
 static size_t sub_bucket(const struct cred_service *c, struct slice call_id,
@@ -367,14 +520,15 @@ struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 	}
 	if (len > UINT16_MAX)
 		return NULL;
-	if (c->n_subs >= c->sub_tab_n && sub_tab_grow(c))
+	/* two dialogs a bucket on average: short chains, half the table */
+	if (c->n_subs >= 2 * c->sub_tab_n && sub_tab_grow(c))
 		return NULL;
-	s = mem_zalloc(sizeof(*s) + len);
+	/* offsetof: the strings start in the struct's tail padding */
+	s = rec_alloc(c, offsetof(struct sub, data) + len);
 	if (!s)
 		return NULL;
 	len = 0;
 	for (size_t i = 0; i < S__N; i++) {
-		s->off[i] = (uint16_t)len;
 		if (lens[i])
 			memcpy(s->data + len, str[i], lens[i]);
 		len += lens[i] + 1;
@@ -440,7 +594,7 @@ void svc_sub_remove(struct cred_service *c, struct sub *s)
 	*pp = s->hash_next;
 	c->n_subs--;
 	c->stats.subscriptions = c->n_subs;
-	mem_free(s);
+	rec_free(c, s);
 	res_maybe_idle(c, r);
 }
 
@@ -1311,6 +1465,7 @@ void cred_free(struct cred_service *c)
 	mem_free(c->res_tab);
 	mem_free(c->sub_tab);
 	mem_free(c->heap);
+	mem_free(c->slab_pages); /* every record is gone, and its page */
 	if (c->timer)
 		event_free(c->timer);
 	if (c->flush_ev)
