@@ -4,8 +4,9 @@
  * subscribed URI, Identity and Identity-Info, the alg, the Date, then the
  * signature, the body and the certificate's validity with a fixed signer
  * certificate. The input is a whole SIP message. Invariants: each call
- * returns 0 or -ENOMEM, the verdict is one of the enum, its code and text
- * exist, and a message the checks accept has a parsed certificate. */
+ * returns 0 or -ENOMEM (-EINVAL for a response, which is no NOTIFY), the
+ * verdict is one of the enum, its code and text exist, and a message the
+ * checks accept has a parsed certificate. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,6 +57,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&c, 0, sizeof(c));
 	rc = ua_verify_notify_pre(m, "sip:bob@example.test", NOW, &c);
+	if (!m->is_request) {
+		/* a response is no NOTIFY: API misuse, refused */
+		must(rc == -EINVAL);
+		ua_checked_fini(&c);
+		sip_msg_free(m);
+		return 0;
+	}
 	must(rc == 0 || rc == -ENOMEM);
 	must((unsigned)c.verdict <= UA_V_CERT_NOT_YET_VALID);
 	must(ua_verdict_code(c.verdict) && ua_verdict_text(c.verdict));
