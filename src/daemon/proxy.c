@@ -28,7 +28,7 @@ struct fwd {
 	struct fwd **pprev;
 	struct txn_srv *st;	/* our reference */
 	struct txn_cli *cli;	/* NULL once it has given its final answer */
-	struct event *deadline; /* the 408 before the guard's 500 */
+	struct event *deadline; /* the 480 before the guard's 500 */
 	struct proxy_dest dest; /* holds the TLS name while it is sent */
 	char target[64];	/* for the log: where it went */
 };
@@ -449,9 +449,11 @@ static void on_resp(void *arg, int err, const struct sip_msg *resp)
 	} else {
 		log_msg(LOG_LEVEL_NOTICE, PROXY_LOG, "MESSAGE to %s: %s",
 			f->target, strerror(-err));
-		/* §16.8: Timer F is a 408; §16.9: a transport error */
+		/* RFC 4320 §4.1: no 408 to a non-INVITE request (RFC
+		 * 3261 §16.8 said so before); §16.9: a transport error */
 		if (err == -ETIMEDOUT)
-			reply(f->st, 408, NULL, NULL);
+			reply(f->st, 480, "No answer from the recipient",
+			      NULL);
 		else
 			reply(f->st, 503, "Contact unreachable", NULL);
 	}
@@ -459,9 +461,11 @@ static void on_resp(void *arg, int err, const struct sip_msg *resp)
 }
 
 /* The sender's server transaction answers 500 by itself at 64*T1, when
- * our Timer F, started a moment later, has not fired yet. The 408 of
- * §16.8 is therefore sent one T1 earlier and the client transaction left
- * to finish quietly; a response in that last T1 is lost. */
+ * our Timer F, started a moment later, has not fired yet. A definite
+ * answer is therefore sent one T1 earlier and the client transaction left
+ * to finish quietly; a response in that last T1 is lost. It is 480, not
+ * the 408 of RFC 3261 §16.8: RFC 4320 §4.1 forbids a transaction-stateful
+ * element to send 408 to a non-INVITE request. */
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct fwd *f = arg;
@@ -470,7 +474,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_msg(LOG_LEVEL_NOTICE, PROXY_LOG, "MESSAGE to %s: no answer",
 		f->target);
-	reply(f->st, 408, NULL, NULL);
+	reply(f->st, 480, "No answer from the recipient", NULL);
 	fwd_free(f);
 }
 
