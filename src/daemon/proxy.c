@@ -452,8 +452,7 @@ static void on_resp(void *arg, int err, const struct sip_msg *resp)
 		/* RFC 4320 §4.1: no 408 to a non-INVITE request (RFC
 		 * 3261 §16.8 said so before); §16.9: a transport error */
 		if (err == -ETIMEDOUT)
-			reply(f->st, 480, "No answer from the recipient",
-			      NULL);
+			reply(f->st, 480, "No answer from the recipient", NULL);
 		else
 			reply(f->st, 503, "Contact unreachable", NULL);
 	}
