@@ -189,5 +189,10 @@ int cred_notify_build(const struct cred_notify_req *r, struct buf *head,
  * failure. */
 int cred_notify_sign(EVP_PKEY *key, enum identity_alg alg, const char *info_url,
 		     struct slice head, struct slice tail, struct buf *out);
+/* The same with a reusable signer (identity_signer_new), which gives the
+ * same bytes without setting up a signature context for each NOTIFY. */
+int cred_notify_sign_with(struct identity_signer *signer, const char *info_url,
+			  struct slice head, struct slice tail,
+			  struct buf *out);
 
 #endif

@@ -179,21 +179,19 @@ static bool overlaps(struct slice s, const struct buf *b)
 	return s.len && b->p && s.p < b->p + b->cap && b->p < s.p + s.len;
 }
 
-int cred_notify_sign(EVP_PKEY *key, enum identity_alg alg, const char *info_url,
-		     struct slice head, struct slice tail, struct buf *out)
+/* Sign with signer when given, else with key and alg. */
+static int notify_sign(EVP_PKEY *key, enum identity_alg alg,
+		       struct identity_signer *signer, const char *info_url,
+		       struct slice head, struct slice tail, struct buf *out)
 {
 	const size_t via_len = sizeof(sign_via) - 1;
 	struct sip_msg *m = NULL;
 	size_t len0, n;
 	int err, err0;
 
-	if (!key || !info_url || !out || !head.p || !head.len ||
-	    (!tail.p && tail.len) || !identity_alg_md(alg) ||
-	    overlaps(head, out) || overlaps(tail, out))
-		return -EINVAL;
-	/* RFC 4474 §9 and RFC 6072 §8: both algorithms are RSA PKCS#1
-	 * v1.5; refused here before any work (identity_sign checks too) */
-	if (!EVP_PKEY_is_a(key, "RSA"))
+	if (!info_url || !out || !head.p || !head.len ||
+	    (!tail.p && tail.len) || overlaps(head, out) ||
+	    overlaps(tail, out))
 		return -EINVAL;
 	if (out->err)
 		return out->err;
@@ -239,7 +237,8 @@ int cred_notify_sign(EVP_PKEY *key, enum identity_alg alg, const char *info_url,
 	buf_append_slice(out, head);
 	err = buf_append_cstr(out, "Identity: ");
 	if (!err)
-		err = identity_sign(key, alg, m, out);
+		err = signer ? identity_signer_sign(signer, m, out)
+			     : identity_sign(key, alg, m, out);
 	if (!err)
 		err = buf_append_cstr(out, "\r\nIdentity-Info: ");
 	if (!err)
@@ -262,4 +261,26 @@ out:
 		out->err = err0;
 	}
 	return err;
+}
+
+int cred_notify_sign(EVP_PKEY *key, enum identity_alg alg, const char *info_url,
+		     struct slice head, struct slice tail, struct buf *out)
+{
+	if (!key || !identity_alg_md(alg))
+		return -EINVAL;
+	/* RFC 4474 §9 and RFC 6072 §8: both algorithms are RSA PKCS#1
+	 * v1.5; refused here before any work (identity_sign checks too) */
+	if (!EVP_PKEY_is_a(key, "RSA"))
+		return -EINVAL;
+	return notify_sign(key, alg, NULL, info_url, head, tail, out);
+}
+
+int cred_notify_sign_with(struct identity_signer *signer, const char *info_url,
+			  struct slice head, struct slice tail, struct buf *out)
+{
+	/* the signer checked its key and alg when it was made */
+	if (!signer)
+		return -EINVAL;
+	return notify_sign(NULL, identity_signer_alg(signer), signer, info_url,
+			   head, tail, out);
 }

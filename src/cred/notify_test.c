@@ -701,6 +701,72 @@ out:
 	return rc;
 }
 
+/* A reusable signer signs the same bytes as the key itself, for each
+ * package and alg, message after message; refusals as cred_notify_sign's. */
+TEST(cred_notify_sign_with_signer)
+{
+	static const enum identity_alg algs[] = {IDENTITY_ALG_RSA_SHA256,
+						 IDENTITY_ALG_RSA_SHA1};
+	static const enum cred_pkg pkgs[] = {CRED_PKG_CERTIFICATE,
+					     CRED_PKG_CREDENTIAL};
+	struct identity_signer *sg = NULL;
+	struct buf out;
+	int rc = -1;
+
+	if (fixture())
+		return -1;
+	buf_init(&out, MSG_MAX);
+	for (size_t i = 0; i < ARRAY_SIZE(algs); i++) {
+		if (identity_signer_new(&sg, fx_key, algs[i]))
+			goto out;
+		for (size_t j = 0; j < ARRAY_SIZE(pkgs); j++) {
+			struct built b;
+			struct buf want;
+			int err;
+
+			buf_init(&want, MSG_MAX);
+			out.len = 0;
+			err = built_make(&b, pkgs[j], 800, 1200);
+			if (!err)
+				err = sign_shape(&b, algs[i], &want);
+			if (!err)
+				err = cred_notify_sign_with(
+					sg, info_url, buf_slice(&b.head),
+					buf_slice(&b.tail), &out);
+			if (!err && !slice_eq(buf_slice(&out),
+					      buf_slice(&want)))
+				err = -EBADMSG;
+			/* refused as the key's path refuses: out as it was */
+			if (!err && cred_notify_sign_with(
+					    sg, NULL, buf_slice(&b.head),
+					    buf_slice(&b.tail),
+					    &want) != -EINVAL)
+				err = -EINVAL;
+			if (!err && cred_notify_sign_with(
+					    NULL, info_url,
+					    buf_slice(&b.head),
+					    buf_slice(&b.tail),
+					    &want) != -EINVAL)
+				err = -EINVAL;
+			buf_fini(&want);
+			built_fini(&b);
+			if (err) {
+				fprintf(stderr, "    %s %s: %d\n",
+					identity_alg_name(algs[i]),
+					cred_pkg_name(pkgs[j]), err);
+				goto out;
+			}
+		}
+		identity_signer_free(sg);
+		sg = NULL;
+	}
+	rc = 0;
+out:
+	identity_signer_free(sg);
+	buf_fini(&out);
+	return rc;
+}
+
 TEST(cred_notify_sign_no_body)
 {
 	enum identity_status st = IDENTITY_MISSING;

@@ -627,16 +627,67 @@ void svc_sub_schedule(struct cred_service *c, struct sub *s)
 
 /* ---- NOTIFY ------------------------------------------------------------- */
 
+/* A signing context for key, from those the worker threads gave back
+ * (one made when none fits): setting one up costs more than hashing the
+ * NOTIFY. NULL when none can be made; the job then signs with the key. */
+static struct identity_signer *signer_take(struct cred_service *c,
+					   EVP_PKEY *key)
+{
+	struct identity_signer *sg = NULL;
+
+	pthread_mutex_lock(&c->signers_mu);
+	if (c->n_signers)
+		sg = c->signers[--c->n_signers];
+	pthread_mutex_unlock(&c->signers_mu);
+	/* made for a key a SIGHUP has replaced since */
+	if (sg && !identity_signer_is_for(sg, key, c->o.alg)) {
+		identity_signer_free(sg);
+		sg = NULL;
+	}
+	if (!sg && identity_signer_new(&sg, key, c->o.alg))
+		sg = NULL;
+	return sg;
+}
+
+static void signer_give(struct cred_service *c, struct identity_signer *sg)
+{
+	pthread_mutex_lock(&c->signers_mu);
+	if (c->n_signers < CRED_SIGNERS_MAX) {
+		c->signers[c->n_signers++] = sg;
+		sg = NULL;
+	}
+	pthread_mutex_unlock(&c->signers_mu);
+	identity_signer_free(sg);
+}
+
+/* Drop every kept signer (and with it its reference to the key). */
+static void signers_clear(struct cred_service *c)
+{
+	pthread_mutex_lock(&c->signers_mu);
+	while (c->n_signers)
+		identity_signer_free(c->signers[--c->n_signers]);
+	pthread_mutex_unlock(&c->signers_mu);
+}
+
 static void notify_sign_job(void *arg)
 {
 	struct notify *n = arg;
 	struct cred_service *c = n->c;
+	struct identity_signer *sg;
 	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	n->err = cred_notify_sign(n->key, c->o.alg, c->info_url,
-				  buf_slice(&n->head), buf_slice(&n->tail),
-				  &n->out);
+	sg = signer_take(c, n->key);
+	if (sg) {
+		n->err = cred_notify_sign_with(sg, c->info_url,
+					       buf_slice(&n->head),
+					       buf_slice(&n->tail), &n->out);
+		signer_give(c, sg);
+	} else {
+		n->err = cred_notify_sign(n->key, c->o.alg, c->info_url,
+					  buf_slice(&n->head),
+					  buf_slice(&n->tail), &n->out);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	n->sign_ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
 		     (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
@@ -1360,6 +1411,7 @@ int cred_new(struct cred_service **out, const struct cred_opts *o)
 	c = mem_zalloc(sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	pthread_mutex_init(&c->signers_mu, NULL);
 	c->o = *o;
 	if (!c->o.max_per_aor)
 		c->o.max_per_aor = DEFAULT_MAX_PER_AOR;
@@ -1471,6 +1523,8 @@ void cred_free(struct cred_service *c)
 	if (c->flush_ev)
 		event_free(c->flush_ev);
 	store_close(c->st);
+	signers_clear(c);
+	pthread_mutex_destroy(&c->signers_mu);
 	if (c->key)
 		EVP_PKEY_free(c->key);
 	crypto_kek_wipe(&c->kek);
@@ -1486,9 +1540,11 @@ int cred_set_key(struct cred_service *c, EVP_PKEY *key)
 {
 	if (!key || !EVP_PKEY_up_ref(key))
 		return -EINVAL;
-	/* signing jobs under way hold their own reference to the old one */
+	/* signing jobs under way hold their own reference to the old one;
+	 * the kept signers go with it, so that it is not held longer */
 	EVP_PKEY_free(c->key);
 	c->key = key;
+	signers_clear(c);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #ifndef SIPCERT_CRED_SVC_H
 #define SIPCERT_CRED_SVC_H
 
+#include <pthread.h>
 #include <string.h>
 
 #include "cred/cred.h"
@@ -51,6 +52,9 @@ struct notify;
 /* A subscription's NOTIFY CSeq is stored every CRED_CSEQ_STEP NOTIFYs and
  * resumed CRED_CSEQ_STEP ahead of what was stored. */
 enum { CRED_CSEQ_STEP = 64 };
+
+/* signing contexts kept for reuse: one per worker thread that signs */
+enum { CRED_SIGNERS_MAX = 16 };
 
 struct sub {
 	struct sub *res_next, *res_prev; /* the resource's subscribers */
@@ -147,6 +151,10 @@ struct cred_service {
 	size_t n_notifies; /* NOTIFY transactions in flight */
 	struct cred_stats stats;
 	bool is_closing;
+	/* signing contexts the worker threads reuse (service.c) */
+	pthread_mutex_t signers_mu;
+	struct identity_signer *signers[CRED_SIGNERS_MAX];
+	size_t n_signers;
 };
 
 /* The i-th string of s: a walk over the ones before it, cheaper in a

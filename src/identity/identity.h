@@ -106,6 +106,27 @@ int identity_digest_string_body(const struct sip_msg *m, struct slice body,
  * -ENOMEM / -EMSGSIZE. out is unchanged on failure. */
 int identity_sign(EVP_PKEY *key, enum identity_alg alg, const struct sip_msg *m,
 		  struct buf *identity_value);
+/* A signing context for one RSA key and alg, made once and reused: the
+ * same Identity values as identity_sign(), without setting up OpenSSL's
+ * signature context for every message. One thread at a time may use it. */
+struct identity_signer;
+
+/* -EINVAL (unknown alg, a key that is not RSA or whose signature exceeds
+ * IDENTITY_SIG_MAX_BYTES), -EPROTO (OpenSSL), -ENOMEM. Holds a reference
+ * to key. */
+int identity_signer_new(struct identity_signer **out, EVP_PKEY *key,
+			enum identity_alg alg);
+/* NULL is a no-op. */
+void identity_signer_free(struct identity_signer *s);
+/* Was s made for this key and alg? */
+bool identity_signer_is_for(const struct identity_signer *s,
+			    const EVP_PKEY *key, enum identity_alg alg);
+/* The alg s signs with. */
+enum identity_alg identity_signer_alg(const struct identity_signer *s);
+/* identity_sign() with s's key and alg: byte for byte the same value,
+ * same errors. */
+int identity_signer_sign(struct identity_signer *s, const struct sip_msg *m,
+			 struct buf *identity_value);
 /* Append the Identity-Info value "<url>;alg=NAME". The URL must be a
  * non-empty absoluteURI without white space, "<", ">" or DQUOTE
  * (-EINVAL otherwise). out is unchanged on failure. */

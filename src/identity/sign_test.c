@@ -42,6 +42,7 @@ static int sign_matches(const char *msg_name, const char *key_name,
 			enum identity_alg alg, const char *sig_name,
 			const char *identity_name)
 {
+	struct identity_signer *signer = NULL;
 	struct sip_msg *m = NULL;
 	EVP_PKEY *key = NULL;
 	struct buf value, sig, want;
@@ -67,8 +68,25 @@ static int sign_matches(const char *msg_name, const char *key_name,
 		    !slice_eq(buf_slice(&value), buf_slice(&want)))
 			goto out;
 	}
+	/* a reusable signer gives the same value, twice over */
+	if (identity_signer_new(&signer, key, alg) ||
+	    !identity_signer_is_for(signer, key, alg) ||
+	    identity_signer_alg(signer) != alg)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		struct buf again;
+		bool same;
+
+		buf_init(&again, 1024);
+		same = !identity_signer_sign(signer, m, &again) &&
+		       slice_eq(buf_slice(&again), buf_slice(&value));
+		buf_fini(&again);
+		if (!same)
+			goto out;
+	}
 	rc = 0;
 out:
+	identity_signer_free(signer);
 	buf_fini(&want);
 	buf_fini(&sig);
 	buf_fini(&value);
@@ -148,6 +166,66 @@ TEST(identity_sign_refusals)
 		goto out;
 	rc = 0;
 out:
+	buf_fini(&value);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(key);
+	sip_msg_free(bye);
+	sip_msg_free(m);
+	return rc;
+}
+
+TEST(identity_sign_signer_refusals)
+{
+	struct identity_signer *s = NULL, *bad = NULL;
+	struct sip_msg *m = NULL, *bye = NULL;
+	EVP_PKEY *key = NULL, *ec = NULL;
+	struct buf value;
+	int rc = -1;
+
+	buf_init(&value, 1024);
+	if (rfc_msg("invite.message", &m) || rfc_msg("bye.message", &bye) ||
+	    rfc_key("atlanta.privkey", &key) ||
+	    crypto_key_generate(&ec, CRYPTO_KEY_EC_P256))
+		goto out;
+	if (identity_signer_new(NULL, key, IDENTITY_ALG_RSA_SHA1) != -EINVAL ||
+	    identity_signer_new(&bad, NULL, IDENTITY_ALG_RSA_SHA1) !=
+		    -EINVAL ||
+	    identity_signer_new(&bad, key, IDENTITY_ALG_UNKNOWN) != -EINVAL ||
+	    identity_signer_new(&bad, ec, IDENTITY_ALG_RSA_SHA256) != -EINVAL ||
+	    bad)
+		goto out;
+	if (identity_signer_new(&s, key, IDENTITY_ALG_RSA_SHA1))
+		goto out;
+	/* the signer holds its own reference to the key */
+	EVP_PKEY_free(key);
+	key = NULL;
+	if (identity_signer_is_for(s, key, IDENTITY_ALG_RSA_SHA1) ||
+	    identity_signer_is_for(s, ec, IDENTITY_ALG_RSA_SHA1) ||
+	    identity_signer_is_for(NULL, ec, IDENTITY_ALG_RSA_SHA1))
+		goto out;
+	if (buf_append_cstr(&value, "x"))
+		goto out;
+	if (identity_signer_sign(NULL, m, &value) != -EINVAL ||
+	    identity_signer_sign(s, NULL, &value) != -EINVAL ||
+	    identity_signer_sign(s, m, NULL) != -EINVAL)
+		goto out;
+	/* no Date: nothing to sign (§9) */
+	if (identity_signer_sign(s, bye, &value) != -EBADMSG)
+		goto out;
+	/* the value does not fit: the cap is reported, nothing appended */
+	value.max = 100;
+	if (identity_signer_sign(s, m, &value) != -EMSGSIZE || value.err)
+		goto out;
+	if (value.len != 1 || value.p[0] != 'x')
+		goto out;
+	/* a sticky error is returned as it is */
+	value.err = -ENOMEM;
+	if (identity_signer_sign(s, m, &value) != -ENOMEM || value.len != 1)
+		goto out;
+	rc = 0;
+out:
+	identity_signer_free(s);
+	identity_signer_free(NULL);
 	buf_fini(&value);
 	EVP_PKEY_free(ec);
 	EVP_PKEY_free(key);
