@@ -33,11 +33,11 @@ static int sign_one(bool reuse, EVP_PKEY *key, struct identity_signer *sg,
 		    struct buf *out, double *us)
 {
 	double t0 = cpu_us();
-	int err = reuse ? cred_notify_sign_with(sg, info_url, buf_slice(head),
-						buf_slice(tail), out)
-			: cred_notify_sign(key, IDENTITY_ALG_RSA_SHA256,
-					   info_url, buf_slice(head),
-					   buf_slice(tail), out);
+	int err =
+		reuse ? cred_notify_sign_with(sg, info_url, buf_slice(head),
+					      buf_slice(tail), out)
+		      : cred_notify_sign(key, IDENTITY_ALG_RSA_SHA256, info_url,
+					 buf_slice(head), buf_slice(tail), out);
 
 	*us += cpu_us() - t0;
 	return err;
@@ -93,8 +93,7 @@ int main(int argc, char **argv)
 		if (!err)
 			err = sign_one(!first, key, sg, &head, &tail,
 				       &out[!first], &us[!first]);
-		same = !err && slice_eq(buf_slice(&out[0]),
-					buf_slice(&out[1]));
+		same = !err && slice_eq(buf_slice(&out[0]), buf_slice(&out[1]));
 		buf_fini(&out[0]);
 		buf_fini(&out[1]);
 		if (!same) {

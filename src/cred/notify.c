@@ -190,8 +190,7 @@ static int notify_sign(EVP_PKEY *key, enum identity_alg alg,
 	int err, err0;
 
 	if (!info_url || !out || !head.p || !head.len ||
-	    (!tail.p && tail.len) || overlaps(head, out) ||
-	    overlaps(tail, out))
+	    (!tail.p && tail.len) || overlaps(head, out) || overlaps(tail, out))
 		return -EINVAL;
 	if (out->err)
 		return out->err;

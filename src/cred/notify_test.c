@@ -733,20 +733,19 @@ TEST(cred_notify_sign_with_signer)
 				err = cred_notify_sign_with(
 					sg, info_url, buf_slice(&b.head),
 					buf_slice(&b.tail), &out);
-			if (!err && !slice_eq(buf_slice(&out),
-					      buf_slice(&want)))
+			if (!err &&
+			    !slice_eq(buf_slice(&out), buf_slice(&want)))
 				err = -EBADMSG;
 			/* refused as the key's path refuses: out as it was */
-			if (!err && cred_notify_sign_with(
-					    sg, NULL, buf_slice(&b.head),
-					    buf_slice(&b.tail),
-					    &want) != -EINVAL)
+			if (!err &&
+			    cred_notify_sign_with(sg, NULL, buf_slice(&b.head),
+						  buf_slice(&b.tail),
+						  &want) != -EINVAL)
 				err = -EINVAL;
-			if (!err && cred_notify_sign_with(
-					    NULL, info_url,
-					    buf_slice(&b.head),
-					    buf_slice(&b.tail),
-					    &want) != -EINVAL)
+			if (!err && cred_notify_sign_with(NULL, info_url,
+							  buf_slice(&b.head),
+							  buf_slice(&b.tail),
+							  &want) != -EINVAL)
 				err = -EINVAL;
 			buf_fini(&want);
 			built_fini(&b);

@@ -188,8 +188,7 @@ TEST(identity_sign_signer_refusals)
 	    crypto_key_generate(&ec, CRYPTO_KEY_EC_P256))
 		goto out;
 	if (identity_signer_new(NULL, key, IDENTITY_ALG_RSA_SHA1) != -EINVAL ||
-	    identity_signer_new(&bad, NULL, IDENTITY_ALG_RSA_SHA1) !=
-		    -EINVAL ||
+	    identity_signer_new(&bad, NULL, IDENTITY_ALG_RSA_SHA1) != -EINVAL ||
 	    identity_signer_new(&bad, key, IDENTITY_ALG_UNKNOWN) != -EINVAL ||
 	    identity_signer_new(&bad, ec, IDENTITY_ALG_RSA_SHA256) != -EINVAL ||
 	    bad)
