@@ -93,6 +93,7 @@ demo: build
 	@scripts/demo.sh $(BUILD)
 
 test: build
+	@scripts/deps.sh --test
 	@scripts/test.sh -b $(BUILD)
 
 sanitize: deps

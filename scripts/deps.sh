@@ -2,7 +2,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Install the Debian 12 packages sipcert builds, tests and benchmarks with.
 # Idempotent and quick: one dpkg-query, and apt-get only when one is missing.
+#
+# usage: scripts/deps.sh [--test]
+#   --test  also what only the test suite needs: Chromium, and Node.js with
+#           npm when the machine has none, for the self-service page's
+#           real-browser test (make test passes it; make run does not)
 set -euo pipefail
+
+for_tests=false
+[ "${1:-}" = "--test" ] && for_tests=true
 
 # build, run, test and fuzz
 packages=(
@@ -15,8 +23,12 @@ packages=(
 # the peers bench/ measures against; bench is skipped when they are absent
 packages+=(libosip2-dev libsofia-sip-ua-dev)
 # the self-service page's real-browser test (tests/browser/, driven by
-# playwright-core from npm with Debian's node)
-packages+=(chromium)
+# playwright-core from npm); a machine's own Node.js (and its npm) is kept
+if $for_tests; then
+	packages+=(chromium)
+	command -v node >/dev/null 2>&1 || packages+=(nodejs)
+	command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1 ||
    ! command -v apt-get >/dev/null 2>&1; then

@@ -62,10 +62,11 @@ def run_tool(argv, limit):
 
 
 def ensure_tools():
-    """Chromium (Debian's, through scripts/deps.sh) and playwright-core
+    """Chromium (Debian's, through scripts/deps.sh --test) and playwright-core
     (tests/browser/package-lock.json, through npm ci)."""
     if not os.access(CHROMIUM, os.X_OK):
-        run_tool(["bash", os.path.join(ROOT, "scripts", "deps.sh")], 900)
+        run_tool(["bash", os.path.join(ROOT, "scripts", "deps.sh"),
+                  "--test"], 900)
     check(os.access(CHROMIUM, os.X_OK), "%s is missing (the Debian package "
           "chromium, scripts/deps.sh)" % CHROMIUM)
     check(shutil.which("node"), "node is not installed")
