@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include <openssl/pkcs7.h>
-#include <openssl/rand.h>
 
 enum {
 	HTTPS_PORT = 443,
@@ -103,6 +102,7 @@ static void copy_header(const struct http_answer *a, const char *name,
 static void on_answer(void *arg, int err, const struct http_answer *a)
 {
 	struct call *c = arg;
+	int rank;
 
 	c->done = true;
 	c->err = err;
@@ -113,19 +113,19 @@ static void on_answer(void *arg, int err, const struct http_answer *a)
 	copy_header(a, "Content-Type", c->ctype, sizeof(c->ctype));
 	copy_header(a, "Last-Modified", c->last_modified,
 		    sizeof(c->last_modified));
-	/* RFC 7616 §3.7: several challenges, best first; take the first
-	 * Digest one whose algorithm we know */
+	/* RFC 8760 §2.4: of several challenges, answer the strongest */
 	*c->www_auth = '\0';
+	rank = -1;
 	for (size_t i = 0; i < a->n_headers; i++) {
 		struct sip_auth ch;
 		const char *v = a->headers[i].value;
 
 		if (strcasecmp(a->headers[i].name, "WWW-Authenticate") ||
-		    sip_auth_parse(slice_cstr(v), &ch) || !ch.is_digest)
+		    sip_auth_parse(slice_cstr(v), &ch) || !ch.is_digest ||
+		    ua_digest_rank(ch.alg) <= rank)
 			continue;
-		if (sip_digest_alg_lookup(ch.algorithm) == SIP_DIGEST_SHA256 ||
-		    !*c->www_auth)
-			snprintf(c->www_auth, sizeof(c->www_auth), "%s", v);
+		rank = ua_digest_rank(ch.alg);
+		snprintf(c->www_auth, sizeof(c->www_auth), "%s", v);
 	}
 }
 
@@ -359,66 +359,6 @@ int lib_http_fetch(struct sipcert_ua *u, const char *aor,
 /* ---- enrolling (§6)
  * ---------------------------------------------------------- */
 
-/* Authorization for a Digest challenge (RFC 7616 §3.4) with qop=auth. */
-static int digest_line(const char *challenge, const char *user,
-		       const char *password, const char *method,
-		       const char *uri, struct buf *out)
-{
-	char ha1[SIP_DIGEST_HEX_MAX + 1], resp[SIP_DIGEST_HEX_MAX + 1];
-	char cnonce[33], realm[256], nonce[256], opaque[256];
-	unsigned char rnd[16];
-	struct sip_digest_input in = {0};
-	struct sip_credentials_opts co = {0};
-	struct sip_auth ch;
-	bool qop;
-	int err;
-
-	if (sip_auth_parse(slice_cstr(challenge), &ch) || !ch.is_digest ||
-	    ch.realm.len >= sizeof(realm) || ch.nonce.len >= sizeof(nonce) ||
-	    ch.opaque.len >= sizeof(opaque))
-		return -EBADMSG;
-	memcpy(realm, ch.realm.p, ch.realm.len);
-	realm[ch.realm.len] = '\0';
-	memcpy(nonce, ch.nonce.p, ch.nonce.len);
-	nonce[ch.nonce.len] = '\0';
-	memcpy(opaque, ch.opaque.p ? ch.opaque.p : "", ch.opaque.len);
-	opaque[ch.opaque.len] = '\0';
-	qop = ch.qop.p && memmem(ch.qop.p, ch.qop.len, "auth", 4);
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return -EPROTO;
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(cnonce + 2 * i, 3, "%02x", rnd[i]);
-	in.alg = sip_digest_alg_lookup(ch.algorithm);
-	err = sip_digest_ha1(in.alg, slice_cstr(user), slice_cstr(realm),
-			     slice_cstr(password), ha1);
-	if (err)
-		return err;
-	in.ha1 = ha1;
-	in.nonce = slice_cstr(nonce);
-	if (qop) {
-		in.cnonce = slice_cstr(cnonce);
-		in.nc = SLICE_LIT("00000001");
-		in.qop = SLICE_LIT("auth");
-	}
-	in.method = slice_cstr(method);
-	in.uri = slice_cstr(uri);
-	err = sip_digest_response(&in, resp);
-	OPENSSL_cleanse(ha1, sizeof(ha1));
-	if (err)
-		return err;
-	co.username = user;
-	co.realm = realm;
-	co.nonce = nonce;
-	co.uri = uri;
-	co.response = resp;
-	co.alg = in.alg;
-	co.opaque = ch.opaque.p ? opaque : NULL;
-	co.cnonce = qop ? cnonce : NULL;
-	co.qop = qop ? "auth" : NULL;
-	co.nc = 1;
-	return sip_auth_print_credentials(out, &co);
-}
-
 int lib_http_publish(struct sipcert_ua *u, X509 *cert, const char *password,
 		     bool *replaced, struct sipcert_error *e)
 {
@@ -454,8 +394,13 @@ int lib_http_publish(struct sipcert_ua *u, X509 *cert, const char *password,
 				"application/pkix-cert", buf_slice(&der), &c);
 	/* RFC 7616 §3.4: answer the challenge once */
 	if (!err && c.status == 401 && *c.www_auth) {
-		err = digest_line(c.www_auth, user, password, "PUT", uri,
-				  &line);
+		struct sip_auth ch;
+
+		err = sip_auth_parse(slice_cstr(c.www_auth), &ch);
+		if (!err)
+			err = ua_digest_credentials(&line, &ch, user,
+						    slice_cstr(password), "PUT",
+						    uri, buf_slice(&der));
 		if (!err)
 			err = buf_cstr(&line, &s);
 		if (!err) {
@@ -470,10 +415,11 @@ int lib_http_publish(struct sipcert_ua *u, X509 *cert, const char *password,
 	buf_fini(&line);
 	buf_fini(&c.body);
 	if (err)
-		return err == -EBADMSG ? lib_fail(e, err, "refused",
-						  "the store's challenge is "
-						  "not Digest")
-				       : http_fail(e, err, domain);
+		return err == -EBADMSG || err == -EINVAL
+			       ? lib_fail(e, err, "refused",
+					  "the store's Digest challenge cannot "
+					  "be answered")
+			       : http_fail(e, err, domain);
 	if (c.status != 200 && c.status != 201 && c.status != 204)
 		return http_status_fail(e, &c, "PUT");
 	*replaced = c.status != 201;

@@ -10,7 +10,7 @@
 
 /* RFC 8760 §2.4: prefer the strongest algorithm offered; a plain one
  * before its -sess form (no extra round trip of state). */
-static int alg_rank(enum sip_digest_alg alg)
+int ua_digest_rank(enum sip_digest_alg alg)
 {
 	switch (alg) {
 	case SIP_DIGEST_MD5:
@@ -73,19 +73,16 @@ static bool copy_cstr(char *out, size_t n, struct slice s)
 	return true;
 }
 
-/* The credentials line answering ch. -EINVAL when it cannot be answered
- * (values too long or not quotable), -ENOMEM. */
-static int answer(struct ua *u, const struct sip_auth *ch, bool is_proxy,
-		  const char *method, const char *uri, struct slice body,
-		  char **line)
+int ua_digest_credentials(struct buf *out, const struct sip_auth *ch,
+			  const char *user, struct slice password,
+			  const char *method, const char *uri,
+			  struct slice body)
 {
 	char realm[UA_NAME_MAX], nonce[UA_NAME_MAX], opaque[UA_NAME_MAX];
 	char cnonce[33], ha1[SIP_DIGEST_HEX_MAX + 1];
 	char resp[SIP_DIGEST_HEX_MAX + 1];
 	const char *qop = pick_qop(ch->qop);
 	bool need_cnonce = qop || alg_is_sess(ch->alg);
-	struct buf b;
-	size_t len;
 	int err;
 
 	if ((qop && !*qop) || !copy_cstr(realm, sizeof(realm), ch->realm) ||
@@ -94,9 +91,8 @@ static int answer(struct ua *u, const struct sip_auth *ch, bool is_proxy,
 		return -EINVAL;
 	if (need_cnonce)
 		ua_random_hex(cnonce, sizeof(cnonce));
-	err = sip_digest_ha1(ch->alg, slice_cstr(u->auth_user),
-			     slice_cstr(realm),
-			     slice_of(u->password, u->password_len), ha1);
+	err = sip_digest_ha1(ch->alg, slice_cstr(user), slice_cstr(realm),
+			     password, ha1);
 	if (!err)
 		err = sip_digest_response(
 			&(struct sip_digest_input){
@@ -115,22 +111,37 @@ static int answer(struct ua *u, const struct sip_auth *ch, bool is_proxy,
 	OPENSSL_cleanse(ha1, sizeof(ha1));
 	if (err)
 		return err == -ENOMEM ? err : -EINVAL;
+	return sip_auth_print_credentials(
+		out, &(struct sip_credentials_opts){
+			     .username = user,
+			     .realm = realm,
+			     .nonce = nonce,
+			     .uri = uri,
+			     .response = resp,
+			     .alg = ch->alg,
+			     .opaque = ch->opaque.p ? opaque : NULL,
+			     .cnonce = need_cnonce ? cnonce : NULL,
+			     .qop = qop,
+			     .nc = 1,
+		     });
+}
+
+/* The credentials line answering ch. -EINVAL when it cannot be answered
+ * (values too long or not quotable), -ENOMEM. */
+static int answer(struct ua *u, const struct sip_auth *ch, bool is_proxy,
+		  const char *method, const char *uri, struct slice body,
+		  char **line)
+{
+	struct buf b;
+	size_t len;
+	int err;
+
 	buf_init(&b, 4096);
 	buf_append_cstr(&b,
 			is_proxy ? "Proxy-Authorization: " : "Authorization: ");
-	err = sip_auth_print_credentials(
-		&b, &(struct sip_credentials_opts){
-			    .username = u->auth_user,
-			    .realm = realm,
-			    .nonce = nonce,
-			    .uri = uri,
-			    .response = resp,
-			    .alg = ch->alg,
-			    .opaque = ch->opaque.p ? opaque : NULL,
-			    .cnonce = need_cnonce ? cnonce : NULL,
-			    .qop = qop,
-			    .nc = 1,
-		    });
+	err = ua_digest_credentials(&b, ch, u->auth_user,
+				    slice_of(u->password, u->password_len),
+				    method, uri, body);
 	if (!err) {
 		*line = buf_steal(&b, &len);
 		if (!*line)
@@ -192,13 +203,14 @@ int ua_auth_answer(struct ua *u, struct ua_auth *a, const struct sip_msg *resp,
 		size_t i;
 
 		if (sip_auth_parse(h->value, &ch) || !ch.is_digest ||
-		    !ch.realm.p || !ch.nonce.p || alg_rank(ch.alg) < 0)
+		    !ch.realm.p || !ch.nonce.p || ua_digest_rank(ch.alg) < 0)
 			continue;
 		for (i = 0; i < n; i++)
 			if (slice_eq(best[i].realm, ch.realm))
 				break;
 		if (i < n) {
-			if (alg_rank(ch.alg) > alg_rank(best[i].alg))
+			if (ua_digest_rank(ch.alg) >
+			    ua_digest_rank(best[i].alg))
 				best[i] = ch;
 		} else if (n < ARRAY_SIZE(best)) {
 			best[n++] = ch;

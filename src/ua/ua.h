@@ -173,6 +173,20 @@ void ua_sub_end(struct ua_sub *s);
 /* Forget the subscription without un-SUBSCRIBE or callbacks. */
 void ua_sub_free(struct ua_sub *s);
 
+/* ---- digest answers (auth.c), shared with HTTP (RFC 7616) ------------- */
+
+/* How strong a digest algorithm is, to pick among challenges (RFC 8760
+ * §2.4): higher is better, -1 for one that cannot be answered. */
+int ua_digest_rank(enum sip_digest_alg alg);
+/* Append the credentials answering challenge ch for method and uri
+ * ("Digest username=..., response=..."; RFC 7616 §3.4: qop=auth with a
+ * cnonce when offered, a cnonce for -sess). -EINVAL when it cannot be
+ * answered (values too long or not quotable), -ENOMEM. */
+int ua_digest_credentials(struct buf *out, const struct sip_auth *ch,
+			  const char *user, struct slice password,
+			  const char *method, const char *uri,
+			  struct slice body);
+
 /* ==== verdicts: every way a certificate can be refused ================== */
 
 /* RFC 6072 §10.3 and RFC 4474 §6, one code per refusal. ua_verdict_code()
