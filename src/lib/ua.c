@@ -44,6 +44,18 @@ int lib_fail(struct sipcert_error *e, int rc, const char *code, const char *fmt,
 int lib_fail_resp(struct sipcert_error *e, int err, const struct sip_msg *resp,
 		  const char *what)
 {
+	return lib_fail_status(e, err, resp ? resp->status : 0,
+			       resp ? resp->reason : SLICE_LIT(""), what);
+}
+
+int lib_fail_sub(struct sipcert_error *e, const struct ua_sub_event *ev)
+{
+	return lib_fail_status(e, ev->err, ev->status, ev->phrase, "SUBSCRIBE");
+}
+
+int lib_fail_status(struct sipcert_error *e, int err, unsigned status,
+		    struct slice reason, const char *what)
+{
 	int rc;
 
 	switch (err) {
@@ -82,28 +94,28 @@ int lib_fail_resp(struct sipcert_error *e, int err, const struct sip_msg *resp,
 		return lib_fail(e, err, "unreachable", "%s: %s", what,
 				sipcert_strerror(err));
 	}
-	if (!resp || resp->status < 300)
+	if (status < 300)
 		return 0;
 	rc = -EACCES;
-	if (resp->status == 401 || resp->status == 407)
+	if (status == 401 || status == 407)
 		rc = lib_fail(e, rc, "auth_failed",
 			      "%s: %u %.*s (wrong user name or password?)",
-			      what, resp->status, SLICE_FMT(resp->reason));
-	else if (resp->status == 403)
-		rc = lib_fail(e, rc, "forbidden", "%s: %u %.*s", what,
-			      resp->status, SLICE_FMT(resp->reason));
-	else if (resp->status == 404)
+			      what, status, SLICE_FMT(reason));
+	else if (status == 403)
+		rc = lib_fail(e, rc, "forbidden", "%s: %u %.*s", what, status,
+			      SLICE_FMT(reason));
+	else if (status == 404)
 		rc = lib_fail(e, -ENOENT, "not_found",
 			      "%s: %u %.*s (no such user in the domain)", what,
-			      resp->status, SLICE_FMT(resp->reason));
-	else if (resp->status == 408)
+			      status, SLICE_FMT(reason));
+	else if (status == 408)
 		rc = lib_fail(e, -ETIMEDOUT, "timeout", "%s: %u %.*s", what,
-			      resp->status, SLICE_FMT(resp->reason));
+			      status, SLICE_FMT(reason));
 	else
 		rc = lib_fail(e, -EPROTO, "refused", "%s: %u %.*s", what,
-			      resp->status, SLICE_FMT(resp->reason));
+			      status, SLICE_FMT(reason));
 	if (e)
-		e->status = resp->status;
+		e->status = (int)status;
 	return rc;
 }
 

@@ -69,72 +69,6 @@ static unsigned random_below(unsigned n)
 	return v % (n + 1);
 }
 
-/* A credential NOTIFY's body: the certificate and its encrypted key. */
-static int agent_take(struct agent *a, const struct sip_msg *m,
-		      struct sipcert_error *e, X509 **cert_out)
-{
-	struct sip_part parts[4];
-	struct slice der = {0}, p8 = {0};
-	EVP_PKEY *key = NULL;
-	X509 *cert = NULL;
-	size_t n = 0;
-	int err = -EBADMSG;
-
-	if (m->has_ctype && slice_caseeq_cstr(m->ctype.type, "multipart") &&
-	    m->ctype.boundary.p &&
-	    !sip_multipart_parse(m->body, m->ctype.boundary, parts,
-				 ARRAY_SIZE(parts), &n)) {
-		for (size_t i = 0; i < n; i++) {
-			struct sip_ctype ct;
-
-			if (sip_ctype_parse(parts[i].ctype, &ct))
-				continue;
-			if (slice_caseeq_cstr(ct.subtype, "pkix-cert"))
-				der = parts[i].body;
-			else if (slice_caseeq_cstr(ct.subtype, "pkcs8"))
-				p8 = parts[i].body;
-		}
-	} else if (m->has_ctype &&
-		   slice_caseeq_cstr(m->ctype.subtype, "pkix-cert")) {
-		der = m->body;
-	}
-	if (der.len)
-		err = crypto_cert_from_der(&cert, der.p, der.len);
-	if (err)
-		return lib_fail(e, -EBADMSG, "not_certificate",
-				"the credential NOTIFY's body is not a "
-				"certificate");
-	if (!p8.len) {
-		/* a certificate only: ours is elsewhere; keep what we have
-		 * when it is the same certificate */
-		*cert_out = cert;
-		return 0;
-	}
-	err = crypto_pkcs8_decrypt(p8.p, p8.len, a->pass, strlen(a->pass),
-				   &key);
-	if (!err && X509_check_private_key(cert, key) != 1)
-		err = -EBADMSG;
-	if (err) {
-		X509_free(cert);
-		EVP_PKEY_free(key);
-		return lib_fail(e, -EACCES, "decrypt_failed",
-				"the published key cannot be decrypted with "
-				"this pass phrase; answered 437 (RFC 6072 "
-				"§7.10)");
-	}
-	err = ua_own_save(a->u->own_dir, a->u->aor, cert, key, a->pass,
-			  strlen(a->pass));
-	EVP_PKEY_free(key);
-	if (err) {
-		X509_free(cert);
-		return lib_fail(e, err, "file_error",
-				"cannot keep the credential in %s",
-				a->u->own_dir);
-	}
-	*cert_out = cert;
-	return 0;
-}
-
 static unsigned on_agent_notify(void *arg, struct ua_sub *s,
 				const struct ua_notify *n)
 {
@@ -143,6 +77,8 @@ static unsigned on_agent_notify(void *arg, struct ua_sub *s,
 	struct sipcert_error e;
 	X509 *cert = NULL;
 	time_t nb, na, now = time(NULL);
+	bool with_key;
+	int err;
 
 	(void)s;
 	if (!n->msg->body.len) {
@@ -156,9 +92,11 @@ static unsigned on_agent_notify(void *arg, struct ua_sub *s,
 		a->kick = true;
 		return 200;
 	}
-	if (agent_take(a, n->msg, &e, &cert)) {
+	/* a certificate alone is fine: our key is kept from before */
+	err = lib_cred_open(a->u, n->msg, a->pass, &cert, &with_key, &e);
+	if (err) {
 		agent_error(a, &e);
-		return !strcmp(e.code, "decrypt_failed") ? 437 : 200;
+		return err == -EACCES ? 437 : 200; /* RFC 6072 §7.10 */
 	}
 	if (lib_cert_new(cert, a->u->aor, &info) ||
 	    crypto_cert_times(cert, &nb, &na)) {
@@ -226,7 +164,6 @@ static void on_agent_event(void *arg, struct ua_sub *s,
 			   const struct ua_sub_event *ev)
 {
 	struct agent *a = arg;
-	struct sip_msg fake = {0};
 	struct sipcert_error e;
 
 	(void)s;
@@ -247,10 +184,7 @@ static void on_agent_event(void *arg, struct ua_sub *s,
 		return;
 	}
 failed:
-	fake.status = (uint16_t)ev->status;
-	fake.reason = ev->phrase;
-	if (lib_fail_resp(&e, ev->err, ev->status ? &fake : NULL,
-			  "SUBSCRIBE") == 0)
+	if (lib_fail_sub(&e, ev) == 0)
 		(void)lib_fail(&e, 0, "ended", "the subscription ended (%.*s)",
 			       SLICE_FMT(ev->reason));
 	agent_error(a, &e);

@@ -387,61 +387,72 @@ struct cred_get {
 	X509 *cert;
 };
 
-static unsigned on_cred_notify(void *arg, struct ua_sub *s,
-			       const struct ua_notify *n)
+int lib_cred_open(struct sipcert_ua *u, const struct sip_msg *m,
+		  const char *pass, X509 **cert_out, bool *with_key,
+		  struct sipcert_error *e)
 {
-	struct cred_get *g = arg;
 	struct slice p8;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	int err;
 
-	(void)s;
-	if (g->got)
-		return 200;
-	g->got = true;
-	err = cred_body(n->msg, &cert, &p8);
-	if (err == -ENOENT) {
-		g->rc = lib_fail(&g->e, err, "no_credential",
-				 "%s has no credential published", g->u->aor);
-		return 200;
-	}
-	if (err) {
-		g->rc = lib_fail(&g->e, -EBADMSG, "not_certificate",
-				 "the credential NOTIFY's body is not a "
-				 "certificate and key");
-		return 200;
-	}
+	err = cred_body(m, &cert, &p8);
+	if (err == -ENOENT)
+		return lib_fail(e, err, "no_credential",
+				"%s has no credential published", u->aor);
+	if (err)
+		return lib_fail(e, -EBADMSG, "not_certificate",
+				"the credential NOTIFY's body is not a "
+				"certificate and key");
+	*with_key = p8.len > 0;
 	if (!p8.len) {
-		X509_free(cert);
-		g->rc = lib_fail(&g->e, -ENOENT, "no_key",
-				 "only the certificate of %s is published; "
-				 "its private key is not",
-				 g->u->aor);
-		return 200;
+		*cert_out = cert;
+		return 0;
 	}
-	err = crypto_pkcs8_decrypt(p8.p, p8.len, g->pass, pass_len(g->pass),
-				   &key);
+	err = crypto_pkcs8_decrypt(p8.p, p8.len, pass, pass_len(pass), &key);
 	if (!err && X509_check_private_key(cert, key) != 1)
 		err = -EBADMSG;
 	if (err) {
 		X509_free(cert);
 		EVP_PKEY_free(key);
-		g->rc = lib_fail(&g->e, -EACCES, "decrypt_failed",
-				 "the private key cannot be decrypted with "
-				 "this pass phrase; answered 437 (RFC 6072 "
-				 "§7.10)");
-		/* RFC 6072 §7.10: 437 Unsupported Certificate */
-		return 437;
+		return lib_fail(e, -EACCES, "decrypt_failed",
+				"the private key cannot be decrypted with "
+				"this pass phrase; answered 437 (RFC 6072 "
+				"§7.10)");
 	}
-	err = ua_own_save(g->u->own_dir, g->u->aor, cert, key, g->pass,
-			  pass_len(g->pass));
+	err = ua_own_save(u->own_dir, u->aor, cert, key, pass, pass_len(pass));
 	EVP_PKEY_free(key);
 	if (err) {
 		X509_free(cert);
-		g->rc = lib_fail(&g->e, err, "file_error",
-				 "cannot keep the credential in %s: %s",
-				 g->u->own_dir, sipcert_strerror(err));
+		return lib_fail(e, err, "file_error",
+				"cannot keep the credential in %s: %s",
+				u->own_dir, sipcert_strerror(err));
+	}
+	*cert_out = cert;
+	return 0;
+}
+
+static unsigned on_cred_notify(void *arg, struct ua_sub *s,
+			       const struct ua_notify *n)
+{
+	struct cred_get *g = arg;
+	X509 *cert = NULL;
+	bool with_key;
+
+	(void)s;
+	if (g->got)
+		return 200;
+	g->got = true;
+	g->rc = lib_cred_open(g->u, n->msg, g->pass, &cert, &with_key, &g->e);
+	if (g->rc)
+		/* RFC 6072 §7.10: 437 Unsupported Certificate */
+		return g->rc == -EACCES ? 437 : 200;
+	if (!with_key) {
+		X509_free(cert);
+		g->rc = lib_fail(&g->e, -ENOENT, "no_key",
+				 "only the certificate of %s is published; "
+				 "its private key is not",
+				 g->u->aor);
 		return 200;
 	}
 	g->cert = cert;
@@ -452,15 +463,10 @@ static void on_cred_event(void *arg, struct ua_sub *s,
 			  const struct ua_sub_event *ev)
 {
 	struct cred_get *g = arg;
-	struct sip_msg fake = {0};
 
 	(void)s;
-	if ((ev->err || ev->status >= 300) && !g->rc) {
-		fake.status = (uint16_t)ev->status;
-		fake.reason = ev->phrase;
-		g->rc = lib_fail_resp(&g->e, ev->err, ev->status ? &fake : NULL,
-				      "SUBSCRIBE");
-	}
+	if ((ev->err || ev->status >= 300) && !g->rc)
+		g->rc = lib_fail_sub(&g->e, ev);
 	if (ev->is_over) {
 		g->sub = NULL;
 		g->over = true;

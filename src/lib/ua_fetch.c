@@ -265,34 +265,24 @@ static void on_fetch_event(void *arg, struct ua_sub *s,
 			   const struct ua_sub_event *ev)
 {
 	struct lib_fetch *f = arg;
-	struct sip_msg fake = {0};
 
 	(void)s;
-	if (!ev->is_over) {
-		if (ev->err || ev->status >= 300)
-			goto failed;
-		return;
+	if (ev->is_over) {
+		f->sub = NULL; /* gone */
+		f->sub_over = true;
 	}
-	f->sub = NULL; /* gone */
-	f->sub_over = true;
-	if (f->check || f->checked) {
-		fetch_maybe_done(f);
-		return;
-	}
-failed:
-	if (!f->rc) {
-		fake.status = (uint16_t)ev->status;
-		fake.reason = ev->phrase;
-		f->rc = lib_fail_resp(&f->e, ev->err, ev->status ? &fake : NULL,
-				      "SUBSCRIBE");
+	/* a NOTIFY checked (or being checked) decides; without one the
+	 * subscription says why there is no certificate */
+	if (!f->check && !f->checked && !f->rc &&
+	    (ev->is_over || ev->err || ev->status >= 300)) {
+		f->rc = lib_fail_sub(&f->e, ev);
 		if (!f->rc)
 			f->rc = lib_fail(&f->e, -ENOENT, "no_certificate",
 					 "the subscription ended without a "
 					 "certificate");
 	}
-	if (!ev->is_over)
-		return; /* is_over follows */
-	fetch_maybe_done(f);
+	if (ev->is_over)
+		fetch_maybe_done(f);
 }
 
 static void on_fetch_cached(evutil_socket_t fd, short what, void *arg)
@@ -579,18 +569,13 @@ static void on_watch_event(void *arg, struct ua_sub *s,
 			   const struct ua_sub_event *ev)
 {
 	struct watch_one *o = arg;
-	struct sip_msg fake = {0};
 	struct sipcert_error e = {0};
 	struct timeval tv = {WATCH_RETRY_S, 0};
 
 	(void)s;
 	if (!ev->is_over) {
 		if (ev->err || ev->status >= 300) {
-			fake.status = (uint16_t)ev->status;
-			fake.reason = ev->phrase;
-			(void)lib_fail_resp(&e, ev->err,
-					    ev->status ? &fake : NULL,
-					    "SUBSCRIBE");
+			(void)lib_fail_sub(&e, ev);
 			watch_report(o, SIPCERT_WATCH_REFUSED, NULL, &e);
 		}
 		return;
@@ -599,11 +584,8 @@ static void on_watch_event(void *arg, struct ua_sub *s,
 	o->w->n_active--;
 	if (o->w->stopping)
 		return;
-	fake.status = (uint16_t)ev->status;
-	fake.reason = ev->phrase;
 	if (ev->err || ev->status >= 300)
-		(void)lib_fail_resp(&e, ev->err, ev->status ? &fake : NULL,
-				    "SUBSCRIBE");
+		(void)lib_fail_sub(&e, ev);
 	else
 		(void)lib_fail(&e, 0, "ended",
 			       "the subscription ended (%.*s); subscribing "

@@ -48,6 +48,11 @@ int lib_fail(struct sipcert_error *e, int rc, const char *code, const char *fmt,
  * 2xx); what names the operation ("PUBLISH"). */
 int lib_fail_resp(struct sipcert_error *e, int err, const struct sip_msg *resp,
 		  const char *what);
+/* The same from an err, a final status and its reason phrase. */
+int lib_fail_status(struct sipcert_error *e, int err, unsigned status,
+		    struct slice reason, const char *what);
+/* A subscription's failure (its err, or its SUBSCRIBE's final status). */
+int lib_fail_sub(struct sipcert_error *e, const struct ua_sub_event *ev);
 /* A verdict of the §10.3 checks as an error. */
 int lib_fail_verdict(struct sipcert_error *e, const struct ua_checked *c);
 
@@ -91,6 +96,15 @@ void lib_fetch_cancel(struct lib_fetch *f);
 /* Remember a verified certificate for aor in the cache; sets the cert's
  * changed_early and previous_sha256. */
 void lib_cache_put(struct sipcert_ua *u, struct sipcert_cert *cert);
+
+/* A credential NOTIFY's body (RFC 6072 §7.7): the certificate alone, or
+ * with its PKCS#8 key, which is decrypted with pass, checked against the
+ * certificate and kept in the state directory (*with_key). -ENOENT for an
+ * empty body (nothing published), -EBADMSG, -EACCES (code
+ * decrypt_failed: answer 437, §7.10), file errors; e says which. */
+int lib_cred_open(struct sipcert_ua *u, const struct sip_msg *m,
+		  const char *pass, X509 **cert, bool *with_key,
+		  struct sipcert_error *e);
 
 /* Our own credential, unlocked with pass (may be NULL / "" when the
  * local copy is unencrypted). */
