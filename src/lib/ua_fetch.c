@@ -148,24 +148,31 @@ static int cert_from_checked(const struct ua_checked *c,
 	return 0;
 }
 
-static int cert_from_cache(const struct ua_cache_entry *ce,
-			   struct sipcert_cert **out)
+/* aor's certificate from the cache while it may be used (RFC 6072
+ * §10.1: the configured time, zero allowed): 0, or -ENOENT. */
+static int cache_lookup(struct sipcert_ua *u, const char *aor,
+			struct sipcert_cert **out)
 {
+	struct ua_cache_entry ce;
 	X509 *x;
-	int err = crypto_cert_from_der(&x, ce->der, ce->der_len);
+	int err;
 
-	if (err)
-		return err;
-	err = lib_cert_new(x, ce->aor, out);
-	X509_free(x);
-	if (err)
-		return err;
-	snprintf((*out)->identity_domain, sizeof((*out)->identity_domain), "%s",
-		 ce->domain);
-	snprintf((*out)->alg, sizeof((*out)->alg), "%s", ce->alg);
-	(*out)->externally_validated = ce->externally_validated;
-	(*out)->from_cache = 1;
-	return 0;
+	if (u->ttl_s <= 0 || ua_cache_get(u->cache, aor, time(NULL), &ce))
+		return -ENOENT;
+	err = crypto_cert_from_der(&x, ce.der, ce.der_len);
+	if (!err) {
+		err = lib_cert_new(x, ce.aor, out);
+		X509_free(x);
+	}
+	if (!err) {
+		snprintf((*out)->identity_domain,
+			 sizeof((*out)->identity_domain), "%s", ce.domain);
+		snprintf((*out)->alg, sizeof((*out)->alg), "%s", ce.alg);
+		(*out)->externally_validated = ce.externally_validated;
+		(*out)->from_cache = 1;
+	}
+	ua_cache_entry_fini(&ce);
+	return err ? -ENOENT : 0;
 }
 
 /* ---- fetching one certificate ------------------------------------------ */
@@ -296,7 +303,6 @@ int lib_fetch_start(struct sipcert_ua *u, const char *aor, bool no_cache,
 		    lib_fetch_cb *cb, void *arg, struct lib_fetch **out)
 {
 	struct lib_fetch *f = mem_zalloc(sizeof(*f));
-	struct ua_cache_entry ce;
 	struct ua_sub_opts so = {0};
 	int err;
 
@@ -310,20 +316,15 @@ int lib_fetch_start(struct sipcert_ua *u, const char *aor, bool no_cache,
 		mem_free(f);
 		return err;
 	}
-	if (!no_cache && u->ttl_s > 0 &&
-	    !ua_cache_get(u->cache, f->aor, time(NULL), &ce)) {
-		err = cert_from_cache(&ce, &f->cert);
-		ua_cache_entry_fini(&ce);
-		if (!err) {
-			f->ev = event_new(u->base, -1, 0, on_fetch_cached, f);
-			if (!f->ev) {
-				fetch_free(f);
-				return -ENOMEM;
-			}
-			event_active(f->ev, EV_TIMEOUT, 0);
-			*out = f;
-			return 0;
+	if (!no_cache && !cache_lookup(u, f->aor, &f->cert)) {
+		f->ev = event_new(u->base, -1, 0, on_fetch_cached, f);
+		if (!f->ev) {
+			fetch_free(f);
+			return -ENOMEM;
 		}
+		event_active(f->ev, EV_TIMEOUT, 0);
+		*out = f;
+		return 0;
 	}
 	/* RFC 6072 §6.5: SUBSCRIBE Event: certificate to the AOR; a fetch
 	 * (RFC 6665 §4.4.3: Expires 0) gets one NOTIFY */
@@ -408,7 +409,6 @@ SIPCERT_API int sipcert_fetch(struct sipcert_ua *ua, const char *aor,
 	if (!ua || !aor || !out)
 		return lib_fail(e, -EINVAL, "usage", "missing argument");
 	if (flags & SIPCERT_FETCH_HTTP) {
-		struct ua_cache_entry ce;
 		int err;
 
 		if (lib_aor_norm(aor, norm, sizeof(norm)))
@@ -417,13 +417,9 @@ SIPCERT_API int sipcert_fetch(struct sipcert_ua *ua, const char *aor,
 					aor);
 		/* the same cache as the SIP path (draft-jennings-sipping-
 		 * certs §6: configurable, zero allowed) */
-		if (!(flags & SIPCERT_FETCH_NO_CACHE) && ua->ttl_s > 0 &&
-		    !ua_cache_get(ua->cache, norm, time(NULL), &ce)) {
-			err = cert_from_cache(&ce, out);
-			ua_cache_entry_fini(&ce);
-			if (!err)
-				return 0;
-		}
+		if (!(flags & SIPCERT_FETCH_NO_CACHE) &&
+		    !cache_lookup(ua, norm, out))
+			return 0;
 		err = lib_http_fetch(ua, norm, out, e);
 		if (!err)
 			lib_cache_put(ua, *out); /* the newest; §10.8 */
