@@ -18,6 +18,11 @@ enum {
 	VIA_ROOM = 200,
 	UDP_MAX = 1300,
 	RETRY_MS = 200,
+	/* NOTIFYs handed to the signers at once: a fan-out to thousands of
+	 * watchers is built as the signers catch up, not all up front
+	 * (SIGN_REFILL left: build more) */
+	SIGN_AHEAD = 512,
+	SIGN_REFILL = 128,
 	DEFAULT_MAX_PER_AOR = 1000,
 	DEFAULT_MAX_SUBS = 1000000,
 	STORE_QUEUE_MAX = 1 << 20, /* store jobs that may wait */
@@ -810,6 +815,12 @@ static void notify_signed(void *arg, bool is_cancelled)
 	int err;
 
 	c->n_jobs--;
+	c->n_signing--;
+	if (c->is_sign_full && c->n_signing <= SIGN_REFILL && !is_cancelled) {
+		/* the signers are catching up: build the next ones */
+		c->is_sign_full = false;
+		timer_arm(c);
+	}
 	if (is_cancelled || !s) {
 		if (s)
 			s->notify = NULL;
@@ -955,6 +966,7 @@ static int notify_start(struct cred_service *c, struct sub *s)
 		return err;
 	}
 	c->n_jobs++;
+	c->n_signing++;
 	s->notify = n;
 	n->sub = s;
 	s->local_cseq++;
@@ -978,6 +990,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		struct sub *s = c->heap[0];
 		int err;
 
+		if (c->n_signing >= SIGN_AHEAD) {
+			/* enough for the signers: a completion re-arms the
+			 * timer once they have caught up */
+			c->is_sign_full = true;
+			return;
+		}
 		heap_del(c, s);
 		if (now >= s->expires_ms && !(s->flags & F_GONE)) {
 			/* RFC 6665 §4.2.2.3: expired, a final NOTIFY */

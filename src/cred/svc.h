@@ -149,6 +149,8 @@ struct cred_service {
 	struct flush_job *flushing;
 	size_t n_jobs;	   /* store and sign jobs in flight */
 	size_t n_notifies; /* NOTIFY transactions in flight */
+	size_t n_signing;  /* of n_jobs, NOTIFYs with the signers */
+	bool is_sign_full; /* SIGN_AHEAD reached: the timer waits for them */
 	struct cred_stats stats;
 	bool is_closing;
 	/* signing contexts the worker threads reuse (service.c) */

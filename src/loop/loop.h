@@ -35,6 +35,13 @@ size_t loop_pool_pending(const struct loop_pool *p);
 /* Jobs that may wait for a worker (not counting running ones); 0 restores
  * the default of 1024. */
 void loop_pool_set_max_queued(struct loop_pool *p, size_t max_queued);
+/* Hand finished jobs to the loop in batches: while jobs still wait for a
+ * worker, the loop is woken only once batch completions have gathered
+ * (the last job to finish always wakes it, so a completion waits at most
+ * for batch - 1 others). Fewer wake-ups of the loop and fewer writes
+ * when a flood of jobs is queued; 0 or 1 (the default) wakes it for
+ * every completion. */
+void loop_pool_set_batch(struct loop_pool *p, size_t batch);
 /* Stop the workers: running jobs finish, queued ones are cancelled (their
  * done callbacks run with is_cancelled), threads are joined. Loop thread
  * only, and not from a done callback. NULL is a no-op. */

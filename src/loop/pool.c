@@ -36,7 +36,9 @@ struct loop_pool {
 	struct job_list queued;	  /* waiting for a worker */
 	struct job_list finished; /* ran; done callback not run yet */
 	size_t n_queued;
+	size_t n_finished;
 	size_t max_queued;
+	size_t batch; /* completions gathered before the loop is woken */
 	bool is_stopping;
 	bool wake_pending; /* the eventfd was written since the last drain */
 
@@ -75,16 +77,18 @@ static void *worker_main(void *arg)
 	struct loop_pool *p = arg;
 	const uint64_t one = 1;
 
-	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct pool_job *j;
 		bool must_wake;
 
+		pthread_mutex_lock(&p->mu);
 		while (!p->queued.head && !p->is_stopping)
 			pthread_cond_wait(&p->cv, &p->mu);
 		/* queued jobs left at shutdown are cancelled by the loop */
-		if (p->is_stopping)
+		if (p->is_stopping) {
+			pthread_mutex_unlock(&p->mu);
 			break;
+		}
 		j = list_pop(&p->queued);
 		p->n_queued--;
 		pthread_mutex_unlock(&p->mu);
@@ -93,17 +97,25 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&p->mu);
 		list_push(&p->finished, j);
-		must_wake = !p->wake_pending;
-		p->wake_pending = true;
+		p->n_finished++;
+		/* While jobs still wait, completions gather up to batch
+		 * before the loop is woken: one wake-up (and one write per
+		 * flow) for several. The last one out always wakes it. */
+		must_wake = !p->wake_pending &&
+			    (!p->queued.head || p->n_finished >= p->batch ||
+			     p->is_stopping);
+		if (must_wake)
+			p->wake_pending = true;
+		pthread_mutex_unlock(&p->mu);
 		if (must_wake) {
-			/* an eventfd write only fails when the counter would
-			 * overflow, and one write per drain cannot do that */
+			/* outside the lock, which the others then need not
+			 * wait for. An eventfd write only fails when the
+			 * counter would overflow; one per drain cannot. */
 			ssize_t rc = write(p->wake_fd, &one, sizeof(one));
 
 			(void)rc;
 		}
 	}
-	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
@@ -116,6 +128,7 @@ static void pool_deliver(struct loop_pool *p)
 	pthread_mutex_lock(&p->mu);
 	batch = p->finished;
 	p->finished = (struct job_list){NULL, NULL};
+	p->n_finished = 0;
 	p->wake_pending = false;
 	pthread_mutex_unlock(&p->mu);
 
@@ -200,6 +213,7 @@ int loop_pool_new(struct loop_pool **out, struct event_base *base,
 		return -ENOMEM;
 	p->base = base;
 	p->max_queued = POOL_MAX_QUEUED_DEFAULT;
+	p->batch = 1;
 	p->wake_fd = -1;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
@@ -250,13 +264,15 @@ int loop_pool_submit(struct loop_pool *p, loop_job_cb *job, loop_done_cb *done,
 	if (!is_full) {
 		list_push(&p->queued, j);
 		p->n_queued++;
-		pthread_cond_signal(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
 	if (is_full) {
 		mem_free(j);
 		return -EMSGSIZE;
 	}
+	/* after the unlock: the woken worker does not wait for our lock
+	 * (it rechecks the queue under it, so none is lost) */
+	pthread_cond_signal(&p->cv);
 	p->pending++;
 	return 0;
 }
@@ -272,6 +288,15 @@ void loop_pool_set_max_queued(struct loop_pool *p, size_t max_queued)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->max_queued = max_queued ? max_queued : POOL_MAX_QUEUED_DEFAULT;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void loop_pool_set_batch(struct loop_pool *p, size_t batch)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->batch = batch ? batch : 1;
 	pthread_mutex_unlock(&p->mu);
 }
 

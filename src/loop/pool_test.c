@@ -296,6 +296,57 @@ TEST(loop_pool_free_cancels_queued)
 	return 0;
 }
 
+static int pool_batches(struct pool_ctx *c, struct pool_arg *a)
+{
+	struct loop_pool *p = NULL;
+	struct timeval tv = {0, 100000};
+	int rc = -1;
+
+	if (!c->base || loop_pool_new(&p, c->base, 1))
+		goto out;
+	loop_pool_set_batch(p, 2);
+	for (int i = 0; i < 3; i++)
+		a[i] = (struct pool_arg){c, i};
+	if (loop_pool_submit(p, job_record, job_done, &a[0]) ||
+	    loop_pool_submit(p, job_block, job_done, &a[1]) ||
+	    loop_pool_submit(p, job_record, job_done, &a[2]) ||
+	    !wait_blocker(c))
+		goto out;
+	/* job 0 is done and job 2 still waits: one completion is not a
+	 * batch, so 100 ms of loop see none */
+	event_base_loopexit(c->base, &tv);
+	event_base_dispatch(c->base);
+	if (c->n_done != 0 || !atomic_load(&c->job_ran[0]))
+		goto out;
+	/* the blocker's end makes two; the last job wakes the loop alone */
+	gate_open(c);
+	run_loop(c);
+	if (c->n_done != 3)
+		goto out;
+	for (int i = 0; i < 3; i++)
+		if (c->done_order[i] != i || c->done_cancelled[i] ||
+		    !c->done_on_loop[i])
+			goto out;
+	rc = 0;
+out:
+	gate_open(c);
+	loop_pool_free(p);
+	return rc;
+}
+
+TEST(loop_pool_batches_completions)
+{
+	struct pool_ctx c;
+	struct pool_arg a[MAX_JOBS];
+	int rc;
+
+	ctx_init(&c, 3);
+	rc = pool_batches(&c, a);
+	ctx_fini(&c);
+	TEST_EQ_INT(rc, 0);
+	return 0;
+}
+
 static atomic_int noop_runs;
 
 static void job_noop(void *arg)
