@@ -3,6 +3,7 @@
  * time, starting with the magic cookie) and To tags (§19.3: random). */
 #include "txn_int.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -31,12 +32,48 @@ void txn_random(void *out, size_t n)
 	}
 }
 
-/* n base64url characters from random bytes (6 bits each). */
+/* Tags and branches draw on a block of DRBG output per thread: one
+ * RAND_bytes call (with its locking and fork check) per POOL_BYTES
+ * octets, not per identifier. A child process starts with an empty block,
+ * so it never repeats its parent's identifiers. */
+enum { POOL_BYTES = 512 };
+
+static _Thread_local struct {
+	unsigned char b[POOL_BYTES];
+	size_t used; /* octets handed out since the fill */
+	bool is_filled;
+} pool;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void pool_forget(void)
+{
+	pool.is_filled = false;
+}
+
+static void pool_atfork(void)
+{
+	(void)pthread_atfork(NULL, NULL, pool_forget);
+}
+
+static void pool_take(unsigned char *out, size_t n)
+{
+	if (!pool.is_filled || pool.used + n > sizeof(pool.b)) {
+		(void)pthread_once(&atfork_once, pool_atfork);
+		txn_random(pool.b, sizeof(pool.b));
+		pool.used = 0;
+		pool.is_filled = true;
+	}
+	memcpy(out, pool.b + pool.used, n);
+	memset(pool.b + pool.used, 0, n);
+	pool.used += n;
+}
+
+/* n (at most 32) base64url characters from random bytes (6 bits each). */
 static void random_chars(char *out, size_t n)
 {
 	unsigned char r[32];
 
-	txn_random(r, n);
+	pool_take(r, n);
 	for (size_t i = 0; i < n; i++)
 		out[i] = b64url[r[i] & 63];
 	out[n] = '\0';

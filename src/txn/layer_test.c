@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* SipHash-2-4 reference vectors (Aumasson and Bernstein, "SipHash: a fast
  * short-input PRF", appendix A): key 00..0f, message 00..(n-1). */
@@ -143,6 +145,45 @@ TEST(txn_branch_and_tag_format)
 	TEST_EQ_INT(strlen(t), TXN_TAG_LEN);
 	for (size_t i = 0; i < TXN_TAG_LEN; i++)
 		TEST_ASSERT(char_is_token((unsigned char)t[i]));
+	return 0;
+}
+
+/* Identifiers come from a block of DRBG output: many in a row are all
+ * different, and a forked child does not repeat the parent's next one. */
+TEST(txn_tags_unique_across_blocks_and_fork)
+{
+	enum { N = 200 };
+	char(*tags)[TXN_TAG_LEN + 1] = mem_zalloc(N * sizeof(*tags));
+	char mine[TXN_TAG_LEN + 1], child[TXN_TAG_LEN + 1] = "";
+	int fds[2], status = 0;
+	pid_t pid;
+
+	TEST_ASSERT(tags);
+	/* 200 tags draw 3,200 octets: several refills */
+	for (size_t i = 0; i < N; i++)
+		txn_tag_new(tags[i]);
+	for (size_t i = 0; i < N; i++)
+		for (size_t j = i + 1; j < N; j++)
+			TEST_ASSERT(strcmp(tags[i], tags[j]));
+	mem_free(tags);
+	TEST_ASSERT(!pipe(fds));
+	pid = fork();
+	TEST_ASSERT(pid >= 0);
+	if (pid == 0) {
+		char t[TXN_TAG_LEN + 1];
+		ssize_t w;
+
+		txn_tag_new(t);
+		w = write(fds[1], t, TXN_TAG_LEN);
+		_exit(w == TXN_TAG_LEN ? 0 : 1);
+	}
+	close(fds[1]);
+	txn_tag_new(mine);
+	TEST_EQ_INT(read(fds[0], child, TXN_TAG_LEN), TXN_TAG_LEN);
+	close(fds[0]);
+	TEST_EQ_INT(waitpid(pid, &status, 0), pid);
+	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	TEST_ASSERT(strcmp(mine, child));
 	return 0;
 }
 
