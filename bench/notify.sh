@@ -18,8 +18,8 @@
 #     SETTLE seconds after it. Goal: <= 300 bytes per subscription; RSS
 #     falls back after the burst.
 #  3. fan-out: one PUBLISH (bench/notify/publish.py, TLS, digest) to an
-#     AOR with WATCHERS subscribers (bench/notify/fanout.py, one TCP
-#     connection): time from the PUBLISH's 200 to the last NOTIFY read by
+#     AOR with WATCHERS subscribers (bench/notify/fanout.c, built here, one
+#     TCP connection): time from the PUBLISH's 200 to the last NOTIFY read by
 #     the watchers; twice: round 1 alone, round 2 with a poller that
 #     reads notifies_signed (sipcert admin --json stats) for the server's
 #     own end time. Goal: <= 1.15 x WATCHERS x one signature / CPUs.
@@ -52,7 +52,7 @@
 #
 # Every sipcertd listens on 127.0.0.1 only, is started here and stopped
 # here by its PID. Each sipp run is bounded by -m (calls) and -timeout
-# (seconds), each Python helper by its own time limit. sipcertd's CPU time
+# (seconds), each helper by its own time limit. sipcertd's CPU time
 # is utime + stime from /proc/PID/stat (the whole thread group; per thread
 # from /proc/PID/task/TID/stat), read just before and just after a run.
 set -euo pipefail
@@ -712,11 +712,42 @@ report_memory() {
 
 # ---- 3. fan-out -------------------------------------------------------
 
+# stats_poller FILE: "time notifies_signed" every 20 ms, asked over one
+# connection to the control socket (control.h: one JSON request a line,
+# several per connection), so that polling costs little CPU beside the run
 stats_poller() {
-	while :; do
-		echo "$(date +%s.%N) $(stat_of notifies_signed)"
-		sleep 0.05
-	done >"$1"
+	"$PY" - "$server_dir/control.sock" "$1" <<'EOF'
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+with open(sys.argv[2], "w") as out:
+    while True:
+        f.write(b'{"cmd": "stats"}\n')
+        f.flush()
+        st = json.loads(f.readline())["stats"]
+        out.write("%.6f %d\n" % (time.time(), st["notifies_signed"]))
+        out.flush()
+        time.sleep(0.02)
+EOF
+}
+
+# fan_wait RE SECONDS: the receiver's lines, appended to fanout.out,
+# until one matches RE. It blocks in read, so the wait takes no CPU from
+# the daemon being measured (a grep every 50 ms took several percent).
+# 1 on an error line, the receiver's exit or SECONDS without a match.
+fan_wait() {
+	local re=$1 line end=$((SECONDS + $2))
+	while [ "$SECONDS" -lt "$end" ]; do
+		if IFS= read -r -t 1 line <&"$fan_fd"; then
+			printf '%s\n' "$line" >>"$OUT_DIR/fanout.out"
+			[[ $line =~ $re ]] && return 0
+			[[ $line == '{"error'* ]] && return 1
+		elif ! running "$fan_pid"; then
+			return 1
+		fi
+	done
+	return 1
 }
 
 # fan_round R: one PUBLISH of a new certificate for fan, then waits for
@@ -738,11 +769,7 @@ fan_round() {
 		--user fan --password "$PASSWORD" \
 		>"$OUT_DIR/fanout-publish$r.json" 2>>"$OUT_DIR/fanout.err" ||
 		log "fanout: PUBLISH failed (see $OUT_DIR/fanout.err)"
-	for _ in $(seq 1200); do
-		grep -q "^ROUND $r \|^{\"error" "$OUT_DIR/fanout.out" && break
-		running "$fan_pid" || break
-		sleep 0.05
-	done
+	fan_wait "^ROUND $r " 60 || true
 	c1=$(tree_ticks "$server_pid")
 	thread_ticks "$server_pid" >"$OUT_DIR/threads-fanout$r.1"
 	if [ -n "$poll" ]; then
@@ -758,19 +785,20 @@ fan_round() {
 bench_fanout() {
 	fan_poll_ticks=0
 	: >"$OUT_DIR/fanout.rows"
+	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT_DIR/fanout-rx" \
+		"$here/fanout.c" || return 1
 	start_domain fanout fan || return 1
 	log "fanout: $WATCHERS subscriptions to fan over one TCP connection"
-	"$PY" "$here/fanout.py" --port "$SCD_PORT" --user fan \
+	# the receiver's lines come through a FIFO that fan_wait blocks on
+	rm -f "$OUT_DIR/fanout.fifo" && mkfifo "$OUT_DIR/fanout.fifo"
+	exec {fan_fd}<>"$OUT_DIR/fanout.fifo"
+	: >"$OUT_DIR/fanout.out"
+	"$OUT_DIR/fanout-rx" --port "$SCD_PORT" --user fan \
 		--count "$WATCHERS" --rounds 2 --limit 120 \
-		>"$OUT_DIR/fanout.out" 2>"$OUT_DIR/fanout.err" &
+		>"$OUT_DIR/fanout.fifo" 2>"$OUT_DIR/fanout.err" &
 	fan_pid=$!
 	bg_pids+=("$fan_pid")
-	for _ in $(seq 1300); do
-		grep -q '^READY' "$OUT_DIR/fanout.out" && break
-		running "$fan_pid" || break
-		sleep 0.1
-	done
-	if ! grep -q '^READY' "$OUT_DIR/fanout.out"; then
+	if ! fan_wait '^READY' 130; then
 		log "fanout: the watchers did not get ready (see" \
 			"$OUT_DIR/fanout.out, fanout.err)"
 		status=1
@@ -781,6 +809,7 @@ bench_fanout() {
 	fan_round 1
 	fan_round 2
 	stop_bg
+	exec {fan_fd}>&-
 	stop_server
 }
 
@@ -837,7 +866,7 @@ for r in sorted(rounds):
                 break
         if done is not None:
             print("  server: notifies_signed +%d reached %.3f s after the"
-                  " PUBLISH's 200 (polled every ~60 ms)" % (n, done - t200))
+                  " PUBLISH's 200 (polled every 20 ms)" % (n, done - t200))
         print("  stats poller CPU %.2f s" % (int(poll_ticks) / hz))
     print("  server: %d NOTIFYs signed, signing_us / notifies_signed = "
           "%.1f us (wall time in the signer)" % (signed, sign_us /
