@@ -45,10 +45,10 @@
 #include <unistd.h>
 
 enum {
-	READ_BYTES = 1 << 20,		/* one recv() at most */
-	BUF_MAX_BYTES = 256 << 20,	/* cap of the input and output */
+	READ_BYTES = 1 << 20,	   /* one recv() at most */
+	BUF_MAX_BYTES = 256 << 20, /* cap of the input and output */
 	POLL_MS = 50,
-	FLUSH_MS = 500,			/* the last 200s of a round go out */
+	FLUSH_MS = 500, /* the last 200s of a round go out */
 	FAILED_LINE_MAX = 200,
 	COUNT_MAX = 10000000,
 };
@@ -63,7 +63,7 @@ struct bytes {
 
 /* NOTIFYs seen per Call-ID: open addressing, linear probing. */
 struct call {
-	char *id;		/* NULL: free slot */
+	char *id; /* NULL: free slot */
 	size_t id_len;
 	uint64_t hash;
 	long n;
@@ -94,14 +94,14 @@ struct watchers {
 	struct bytes in;
 	struct bytes out;
 	long sent;
-	long answered;		/* SUBSCRIBEs with a final response */
+	long answered; /* SUBSCRIBEs with a final response */
 	long failed;
 	char failed_line[FAILED_LINE_MAX + 1];
 	struct call *calls;
-	size_t calls_cap;	/* a power of two */
+	size_t calls_cap; /* a power of two */
 	size_t calls_used;
-	long none_n;		/* NOTIFYs without a Call-ID line */
-	long first;		/* subscriptions with their first NOTIFY */
+	long none_n; /* NOTIFYs without a Call-ID line */
+	long first;  /* subscriptions with their first NOTIFY */
 	struct later *later;
 	size_t later_cap;
 	char err[512];
@@ -136,8 +136,8 @@ static double cpu_seconds(void)
 	       (double)r.ru_stime.tv_sec + (double)r.ru_stime.tv_usec / 1e6;
 }
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct watchers *w, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct watchers *w,
+						      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -180,8 +180,8 @@ static int bytes_add(struct bytes *b, const char *p, size_t n)
 	return 0;
 }
 
-__attribute__((format(printf, 2, 3)))
-static int bytes_printf(struct bytes *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int
+bytes_printf(struct bytes *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n, err;
@@ -209,14 +209,14 @@ static bool bytes_pending(const struct bytes *b)
 static void bytes_fini(struct bytes *b)
 {
 	free(b->p);
-	*b = (struct bytes){ 0 };
+	*b = (struct bytes){0};
 }
 
 /* ---- NOTIFYs per Call-ID ---------------------------------------------- */
 
 static uint64_t hash_of(const char *p, size_t n)
 {
-	uint64_t h = 14695981039346656037u;	/* FNV-1a */
+	uint64_t h = 14695981039346656037u; /* FNV-1a */
 
 	for (size_t i = 0; i < n; i++) {
 		h ^= (unsigned char)p[i];
@@ -249,8 +249,7 @@ static int calls_grow(struct watchers *w)
 }
 
 /* One more NOTIFY for the Call-ID id (NULL: none); *np is its number. */
-static int calls_bump(struct watchers *w, const char *id, size_t len,
-		      long *np)
+static int calls_bump(struct watchers *w, const char *id, size_t len, long *np)
 {
 	uint64_t h;
 	size_t j;
@@ -310,8 +309,7 @@ static struct later *later_at(struct watchers *w, long n)
 		v = realloc(w->later, cap * sizeof(*v));
 		if (!v)
 			return NULL;
-		memset(v + w->later_cap, 0,
-		       (cap - w->later_cap) * sizeof(*v));
+		memset(v + w->later_cap, 0, (cap - w->later_cap) * sizeof(*v));
 		w->later = v;
 		w->later_cap = cap;
 	}
@@ -322,8 +320,8 @@ static struct later *later_at(struct watchers *w, long n)
 
 static bool is_space(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	       c == '\v' || c == '\f';
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	       c == '\f';
 }
 
 static bool is_digit(char c)
@@ -478,8 +476,9 @@ static int handle_notify(struct watchers *w, const char *h, size_t n,
 			name = line;
 			name_len = (size_t)((colon ? colon : eol) - line);
 			trim(&name, &name_len);
-			for (size_t i = 0; i < sizeof(keep_names) /
-			     sizeof(keep_names[0]); i++) {
+			for (size_t i = 0;
+			     i < sizeof(keep_names) / sizeof(keep_names[0]);
+			     i++) {
 				if (!name_is(name, name_len, keep_names[i]))
 					continue;
 				if (bytes_add(&w->out, line,
@@ -600,7 +599,7 @@ static int read_in(struct watchers *w)
 	}
 	if (n == 0)
 		return fail(w, "sipcertd closed the connection");
-	now = wall_now();	/* one time for the whole batch */
+	now = wall_now(); /* one time for the whole batch */
 	w->in.len += (size_t)n;
 	if (parse_input(w, now))
 		return -1;
@@ -610,15 +609,15 @@ static int read_in(struct watchers *w)
 /* One wait of at most POLL_MS for the socket, then what it allows. */
 static int pump(struct watchers *w)
 {
-	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
 	int n;
 
 	if (bytes_pending(&w->out))
 		pfd.events |= POLLOUT;
 	n = poll(&pfd, 1, POLL_MS);
 	if (n < 0)
-		return errno == EINTR ? 0 : fail(w, "poll: %s",
-						  strerror(errno));
+		return errno == EINTR ? 0
+				      : fail(w, "poll: %s", strerror(errno));
 	if (!n)
 		return 0;
 	if ((pfd.revents & POLLOUT) && flush_out(w))
@@ -664,7 +663,7 @@ static int fcntl_nonblock(int fd)
 
 static int watchers_connect(struct watchers *w)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t alen = sizeof(a);
 	int one = 1;
 
@@ -700,16 +699,20 @@ static int phase1(struct watchers *w)
 			return fail(w, "SUBSCRIBE answered %s (%ld such)",
 				    w->failed_line, w->failed);
 		if (mono_now() > deadline)
-			return fail(w, "phase 1 over %ld s: %ld of %ld "
-				    "answered, %ld first NOTIFYs", o->limit_s,
-				    w->answered, o->count, w->first);
+			return fail(w,
+				    "phase 1 over %ld s: %ld of %ld "
+				    "answered, %ld first NOTIFYs",
+				    o->limit_s, w->answered, o->count,
+				    w->first);
 		if (pump(w))
 			return -1;
 	}
 	while (bytes_pending(&w->out)) {
 		if (mono_now() > deadline)
-			return fail(w, "phase 1 over %ld s: the last 200s "
-				    "not sent", o->limit_s);
+			return fail(w,
+				    "phase 1 over %ld s: the last 200s "
+				    "not sent",
+				    o->limit_s);
 		if (pump(w))
 			return -1;
 	}
@@ -726,9 +729,11 @@ static int wait_round(struct watchers *w, long r)
 		return fail(w, "out of memory");
 	while (w->later[r + 1].count < o->count) {
 		if (mono_now() > deadline)
-			return fail(w, "round %ld over %ld s: %ld of %ld "
-				    "NOTIFYs", r, o->limit_s,
-				    w->later[r + 1].count, o->count);
+			return fail(w,
+				    "round %ld over %ld s: %ld of %ld "
+				    "NOTIFYs",
+				    r, o->limit_s, w->later[r + 1].count,
+				    o->count);
 		if (pump(w))
 			return -1;
 	}
@@ -807,11 +812,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		long max;
 		size_t field;
 	} nums[] = {
-		{ "port", 1, 65535, offsetof(struct opts, port) },
-		{ "count", 0, COUNT_MAX, offsetof(struct opts, count) },
-		{ "window", 1, COUNT_MAX, offsetof(struct opts, window) },
-		{ "rounds", 0, 1000, offsetof(struct opts, rounds) },
-		{ "limit", 0, 86400, offsetof(struct opts, limit_s) },
+		{"port", 1, 65535, offsetof(struct opts, port)},
+		{"count", 0, COUNT_MAX, offsetof(struct opts, count)},
+		{"window", 1, COUNT_MAX, offsetof(struct opts, window)},
+		{"rounds", 0, 1000, offsetof(struct opts, rounds)},
+		{"limit", 0, 86400, offsetof(struct opts, limit_s)},
 	};
 
 	for (int i = 1; i < argc; i++) {
@@ -848,9 +853,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.count = 10000, .window = 200, .rounds = 1, .limit_s = 120,
+		.count = 10000,
+		.window = 200,
+		.rounds = 1,
+		.limit_s = 120,
 	};
-	struct watchers w = { .o = &o, .fd = -1 };
+	struct watchers w = {.o = &o, .fd = -1};
 	double t0, c0, c1;
 	int rc = 1;
 
@@ -862,8 +870,8 @@ int main(int argc, char **argv)
 	if (watchers_connect(&w) || phase1(&w))
 		goto out;
 	printf("READY {\"subscriptions\": %ld, \"seconds\": %.3f, "
-	       "\"cpu_s\": %.3f}\n", w.first, mono_now() - t0,
-	       cpu_seconds() - c0);
+	       "\"cpu_s\": %.3f}\n",
+	       w.first, mono_now() - t0, cpu_seconds() - c0);
 	fflush(stdout);
 	for (long r = 1; r <= o.rounds; r++) {
 		const struct later *l;
