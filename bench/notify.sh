@@ -384,6 +384,13 @@ measure_signature() {
 	sps=$(awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" { print $6 }' \
 		"$OUT_DIR/openssl-speed.log")
 	sig_speed_us=$(awk -v s="$sps" 'BEGIN { printf "%.1f", 1e6 / s }')
+	# the same on every CPU at once: what the machine can sign at most,
+	# the floor under the fan-out (CPUs that share a core or a host do
+	# not scale by their number)
+	openssl speed -seconds "$SIGN_SECONDS" -multi "$CPUS" rsa2048 \
+		>"$OUT_DIR/openssl-speed-multi.log" 2>&1
+	sig_multi_sps=$(awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" {
+		print $6 }' "$OUT_DIR/openssl-speed-multi.log" | tail -1)
 	read -r -a crypto < <(pkg-config --cflags --libs libcrypto)
 	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT_DIR/rsa_sign" \
 		"$here/rsa_sign.c" "${crypto[@]}"
@@ -404,6 +411,9 @@ measure_signature() {
 	fi
 	printf '  EVP_PKEY_sign, digest : %6.1f us (%s)\n' \
 		"$sig_pkey_us" "the RSA operation alone"
+	awk -v m="$sig_multi_sps" -v s="$sps" -v n="$CPUS" 'BEGIN {
+		printf "  on %d CPUs at once  : %8.1f sign/s (openssl speed" \
+		    " -multi %d), %.2fx one thread\n", n, m, n, m / s }'
 	echo
 }
 
@@ -821,10 +831,11 @@ report_fanout() {
 		return
 	fi
 	"$PY" - "$OUT_DIR" "$WATCHERS" "$sig_evp_us" "$sig_speed_us" \
-		"$CPUS" "$HZ" "$fan_poll_ticks" <<'EOF'
+		"$CPUS" "$HZ" "$fan_poll_ticks" "${sig_multi_sps:-0}" <<'EOF'
 import json, sys
-out, n, evp, spd, cpus, hz, poll_ticks = sys.argv[1:]
+out, n, evp, spd, cpus, hz, poll_ticks, multi = sys.argv[1:]
 n, evp, spd, cpus, hz = int(n), float(evp), float(spd), int(cpus), int(hz)
+multi = float(multi)
 lines = open(out + "/fanout.out").read().splitlines()
 ready = json.loads(lines[0].split(" ", 1)[1])
 rounds = dict((int(l.split()[1]), json.loads(l.split(" ", 2)[2]))
@@ -838,6 +849,11 @@ print("watchers: %d subscriptions over one TCP connection, set up in "
 print("goal: 1.15 x %d x %.1f us (EVP_DigestSign) / %d CPUs = %.3f s "
       "(with openssl speed's %.1f us: %.3f s)" % (
           n, evp, cpus, goal, spd, 1.15 * n * spd / 1e6 / cpus))
+if multi > 0:
+    print("floor: %d signatures on all %d CPUs at once (openssl speed "
+          "-multi: %.0f sign/s) take %.3f s, %.2fx the goal's signing "
+          "time" % (n, cpus, multi, n / multi,
+                    (n / multi) / (goal / 1.15)))
 for r in sorted(rounds):
     x = rounds[r]
     t200 = json.load(open("%s/fanout-publish%d.json" % (out, r)))["t_200"]
