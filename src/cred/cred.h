@@ -53,6 +53,10 @@ void cred_free(struct cred_service *c);
 /* Work in flight (signing, store writes, NOTIFY transactions): the
  * SIGTERM drain waits for it. */
 size_t cred_busy(const struct cred_service *c);
+/* cred_busy() and the subscriptions whose NOTIFY is due but not yet
+ * built (a burst waits there while the signers catch up): how much of
+ * the heap a burst holds, for the daemon's trim of freed memory. */
+size_t cred_backlog(const struct cred_service *c);
 
 /* A SUBSCRIBE for pkg to the AOR aor (normal form, a user of the domain)
  * that passed the dispatcher: for the credential package authenticated

@@ -1484,6 +1484,20 @@ size_t cred_busy(const struct cred_service *c)
 	return c->n_jobs + c->n_notifies + c->n_queue + c->n_dels;
 }
 
+/* Heap entries at or under i due by now: a walk that stops at the first
+ * later one on each path, so it visits the due ones and their children. */
+static size_t heap_due(const struct cred_service *c, size_t i, uint64_t now)
+{
+	if (i >= c->heap_n || c->heap[i]->due_ms > now)
+		return 0;
+	return 1 + heap_due(c, 2 * i + 1, now) + heap_due(c, 2 * i + 2, now);
+}
+
+size_t cred_backlog(const struct cred_service *c)
+{
+	return cred_busy(c) + heap_due(c, 0, loop_now_ms());
+}
+
 void cred_free(struct cred_service *c)
 {
 	if (!c)

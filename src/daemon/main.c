@@ -50,8 +50,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	 * chunks that glibc keeps: give them back once the burst is over,
 	 * so RSS follows what is live, not the peak. */
 	/* a fetch's SUBSCRIBE ends with its 200: the backlog of a burst
-	 * waits in the credential service (signing, NOTIFYs) */
-	active = txn_layer_active(d->txn) + (d->cred ? cred_busy(d->cred) : 0);
+	 * waits in the credential service (owed NOTIFYs, signing) */
+	active = txn_layer_active(d->txn) +
+		 (d->cred ? cred_backlog(d->cred) : 0);
 	if (active > d->active_peak)
 		d->active_peak = active;
 	if (d->active_peak >= TRIM_AFTER && active < d->active_peak / 4) {
