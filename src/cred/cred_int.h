@@ -2,8 +2,9 @@
 /* The credential service's pure parts (no I/O, no loop): request checks
  * and PUBLISH bodies (check.c, RFC 6072 §6.4, §7.4-§7.9, RFC 6665
  * §4.2.1.1, RFC 3903 §6) and NOTIFY construction and signing (notify.c,
- * RFC 6665 §4.2.2, RFC 6072 §6.7, §7.7, RFC 4474 §5). service.c ties them
- * to transactions, the store and the worker pools. */
+ * RFC 6665 §4.2.2, RFC 6072 §6.7, §7.7, RFC 4474 §5). service.c,
+ * subscribe.c and deliver.c tie them to transactions, the store and the
+ * worker pools. */
 #ifndef SIPCERT_CRED_INT_H
 #define SIPCERT_CRED_INT_H
 

@@ -47,7 +47,16 @@ struct caddr {
 	uint8_t family; /* 0: none */
 };
 
-struct notify;
+/* A NOTIFY being signed (deliver.c) or sent. */
+struct notify {
+	struct cred_service *c;
+	EVP_PKEY *key;	 /* referenced: a SIGHUP may replace the service's */
+	struct sub *sub; /* NULL once the subscription is gone */
+	struct txn_cli *cli;
+	struct buf head, tail, out;
+	int err;
+	uint64_t sign_ns;
+};
 
 /* A subscription's NOTIFY CSeq is stored every CRED_CSEQ_STEP NOTIFYs and
  * resumed CRED_CSEQ_STEP ahead of what was stored. */
@@ -153,7 +162,7 @@ struct cred_service {
 	bool is_sign_full; /* SIGN_AHEAD reached: the timer waits for them */
 	struct cred_stats stats;
 	bool is_closing;
-	/* signing contexts the worker threads reuse (service.c) */
+	/* signing contexts the worker threads reuse (deliver.c) */
 	pthread_mutex_t signers_mu;
 	struct identity_signer *signers[CRED_SIGNERS_MAX];
 	size_t n_signers;
@@ -170,17 +179,32 @@ static inline const char *sub_str(const struct sub *s, enum sub_str i)
 	return p;
 }
 
-/* service.c */
+/* service.c: tables, records, the deadline heap */
 struct res *svc_res_get(struct cred_service *c, const char *aor, bool create);
-void svc_res_loaded(struct cred_service *c, struct res *r);
+void svc_res_maybe_idle(struct cred_service *c, struct res *r);
 struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 			const char *const str[S__N]);
+struct sub *svc_sub_find(struct cred_service *c, struct slice call_id,
+			 struct slice local_tag, struct slice remote_tag);
 void svc_sub_remove(struct cred_service *c, struct sub *s);
 void svc_sub_schedule(struct cred_service *c, struct sub *s);
-void svc_sub_answer(struct cred_service *c, struct sub *s);
-void svc_reply_423(struct txn_srv *st, uint32_t min_s);
+int svc_heap_set(struct cred_service *c, struct sub *s, uint64_t due);
+void svc_heap_del(struct cred_service *c, struct sub *s);
+void svc_timer_arm(struct cred_service *c);
 void caddr_from(struct caddr *out, const struct net_addr *a);
 int caddr_to(const struct caddr *a, struct net_addr *out);
+
+/* deliver.c: NOTIFYs built, signed and sent as they fall due */
+void svc_on_timer(evutil_socket_t fd, short what, void *arg);
+void svc_notify_free(struct notify *n);
+void svc_signers_clear(struct cred_service *c);
+
+/* subscribe.c: SUBSCRIBE, and the changes that owe NOTIFYs */
+void svc_reply(struct txn_srv *st, unsigned status, const char *reason,
+	       const char *const *hdrs, size_t n);
+void svc_reply_423(struct txn_srv *st, uint32_t min_s);
+void svc_sub_answer(struct cred_service *c, struct sub *s);
+void svc_res_loaded(struct cred_service *c, struct res *r);
 
 /* jobs.c: the store thread */
 int jobs_load(struct cred_service *c, struct res *r);

@@ -1057,7 +1057,7 @@ def test_publish_notifies_every_watcher(d):
 
 def test_publish_fans_out_beyond_the_signing_window(d):
     """More watchers than NOTIFYs the daemon hands its signers at once
-    (SIGN_AHEAD, 512, in src/cred/service.c): the rest are built as the
+    (SIGN_AHEAD, 512, in src/cred/deliver.c): the rest are built as the
     signers catch up, and every watcher gets the new certificate, signed."""
     count = 600
     bob = fresh(d, "bob")
