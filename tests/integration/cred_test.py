@@ -1259,22 +1259,36 @@ def test_refresh_and_unsubscribe_in_dialog(d):
 
 
 def test_watcher_answering_481_is_removed(d):
+    """RFC 6665 §4.2.2: a NOTIFY answered 404, 405, 410, 416, 480-485,
+    489, 501 or 604 removes the subscription; other errors (RFC 5057:
+    that transaction only) keep it."""
     bob = fresh(d, "bob")
-    gone = Agent(d, "tls", fresh(d, "gone", add=False))
-    gone.policy = 481
+    gone = []
+    for status in (481, 404, 489, 501, 604):
+        a = Agent(d, "tls" if status == 481 else "tcp",
+                  fresh(d, "gone", add=False))
+        a.policy = status
+        gone.append(a)
+    keep = Agent(d, "tcp", fresh(d, "keep", add=False))
+    keep.policy = 500
     live = Agent(d, "tcp", fresh(d, "live", add=False))
-    gsub, r1 = gone.subscribe(bob)
-    lsub, r2 = live.subscribe(bob)
-    check(r1.status == 200 and r2.status == 200, "SUBSCRIBE: %r %r" % (
-        r1, r2))
-    gsub.wait_notify(0, 3.0)
-    lsub.wait_notify(0, 3.0)
+    subs = []
+    for a in gone + [keep, live]:
+        sub, r = a.subscribe(bob)
+        check(r.status == 200, "SUBSCRIBE: %r" % r)
+        sub.wait_notify(0, 3.0)
+        subs.append(sub)
     cert, _ = CERTS.make(bob)
     publish_ok(Agent(d, "tls", bob, listen=False), bob, cert)
-    check_notify(lsub.wait_notify(1), lsub, body=cert)
-    gsub.quiet(1, 0.7)
-    gone.finish()
-    live.finish()
+    check_notify(subs[-1].wait_notify(1), subs[-1], body=cert)
+    # answered 500 the first time: still subscribed, and told
+    check_notify(subs[-2].wait_notify(1), subs[-2], body=cert)
+    NET.idle(0.7)
+    for a, sub in zip(gone, subs):
+        check(len(sub.notifies) == 1, "a watcher that answered %d got %r"
+              % (a.policy, sub.notifies[1:]))
+    for a in gone + [keep, live]:
+        a.finish()
 
 
 def test_unresponsive_watcher_is_removed(d):
