@@ -195,26 +195,6 @@ const char *cred_direct_tls_refusal(const struct sip_msg *m,
 	return NULL;
 }
 
-/* ---- answers to NOTIFY --------------------------------------------------- */
-
-bool cred_notify_answer_ends(unsigned status)
-{
-	switch (status) {
-	case 404: /* Not Found */
-	case 405: /* Method Not Allowed */
-	case 408: /* Request Timeout: as timer F (RFC 5057 §5.1) */
-	case 410: /* Gone */
-	case 416: /* Unsupported URI Scheme */
-	case 489: /* Bad Event */
-	case 501: /* Not Implemented */
-	case 604: /* Does Not Exist Anywhere */
-		return true;
-	default:
-		/* 480-485: Temporarily Unavailable to Ambiguous */
-		return status >= 480 && status <= 485;
-	}
-}
-
 /* ---- expiry ------------------------------------------------------------ */
 
 static uint32_t u32_min(uint32_t a, uint32_t b)

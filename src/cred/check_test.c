@@ -265,27 +265,6 @@ TEST(cred_check_accept_misuse)
 	return 0;
 }
 
-/* ---- answers to NOTIFY ------------------------------------------------- */
-
-TEST(cred_check_notify_answer_ends)
-{
-	/* RFC 6665 §4.2.2's list, and 408 */
-	static const unsigned ends[] = {404, 405, 408, 410, 416, 480, 481,
-					482, 483, 484, 485, 489, 501, 604};
-	/* success, provisional, and errors for this transaction only
-	 * (RFC 5057): around the list's edges too */
-	static const unsigned stays[] = {100, 180, 200, 202, 299, 300, 302,
-					 400, 401, 403, 406, 407, 409, 415,
-					 420, 423, 479, 486, 487, 488, 491,
-					 500, 502, 503, 600, 603, 0,   999};
-
-	for (size_t i = 0; i < ARRAY_SIZE(ends); i++)
-		TEST_ASSERT(cred_notify_answer_ends(ends[i]));
-	for (size_t i = 0; i < ARRAY_SIZE(stays); i++)
-		TEST_ASSERT(!cred_notify_answer_ends(stays[i]));
-	return 0;
-}
-
 /* ---- TLS, directly ----------------------------------------------------- */
 
 TEST(cred_check_direct_tls)

@@ -42,12 +42,6 @@ int cred_pkg_of(const struct sip_msg *m, enum cred_pkg *out);
  * a malformed Accept. */
 int cred_accept_ok(const struct sip_msg *m, enum cred_pkg pkg, bool *ok);
 
-/* RFC 6665 §4.2.2: a final answer to a NOTIFY after which the
- * subscription is removed: 404, 405, 410, 416, 480-485, 489, 501 and 604,
- * and 408 (the transaction timed out downstream, RFC 5057 §5.1). Other
- * error answers end that NOTIFY's transaction only. */
-bool cred_notify_answer_ends(unsigned status);
-
 /* RFC 6072 §7.5, §7.8: credential SUBSCRIBE and PUBLISH must come over
  * TLS directly from the user agent (one Via value in all). NULL when
  * they did; otherwise the reason phrase of the 403 that refuses them:

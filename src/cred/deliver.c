@@ -125,7 +125,7 @@ static void notify_resp(void *arg, int err, const struct sip_msg *resp)
 		return;
 	s->notify = NULL;
 	/* RFC 6665 §4.2.2: a NOTIFY that times out, or is answered with one
-	 * of the codes cred_notify_answer_ends() lists, removes the
+	 * of the codes sip_status_ends_subscription() lists, removes the
 	 * subscription; so does a transport failure (the flow is gone). */
 	if (err || !resp) {
 		snprintf(why, sizeof(why), "NOTIFY failed: %s",
@@ -133,7 +133,7 @@ static void notify_resp(void *arg, int err, const struct sip_msg *resp)
 		sub_failed(c, s, why);
 		return;
 	}
-	if (cred_notify_answer_ends(resp->status)) {
+	if (sip_status_ends_subscription(resp->status)) {
 		snprintf(why, sizeof(why), "NOTIFY answered %u", resp->status);
 		sub_failed(c, s, why);
 		return;

@@ -115,3 +115,21 @@ int sip_substate_parse(struct slice v, struct sip_substate *out)
 	*out = ss;
 	return 0;
 }
+
+bool sip_status_ends_subscription(unsigned status)
+{
+	switch (status) {
+	case 404: /* Not Found */
+	case 405: /* Method Not Allowed */
+	case 408: /* Request Timeout */
+	case 410: /* Gone */
+	case 416: /* Unsupported URI Scheme */
+	case 489: /* Bad Event */
+	case 501: /* Not Implemented */
+	case 604: /* Does Not Exist Anywhere */
+		return true;
+	default:
+		/* 480-485: Temporarily Unavailable to Ambiguous */
+		return status >= 480 && status <= 485;
+	}
+}

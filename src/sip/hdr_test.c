@@ -572,3 +572,23 @@ TEST(sip_date_refuses_every_wrong_weekday)
 	}
 	return 0;
 }
+
+/* RFC 6665 §4.1.2.2 and §4.2.2: the answers that end a subscription */
+TEST(sip_status_ends_subscription)
+{
+	/* RFC 6665 §4.2.2's list, and 408 */
+	static const unsigned ends[] = {404, 405, 408, 410, 416, 480, 481,
+					482, 483, 484, 485, 489, 501, 604};
+	/* success, provisional, and errors for this transaction only
+	 * (RFC 5057): around the list's edges too */
+	static const unsigned stays[] = {100, 180, 200, 202, 299, 300, 302,
+					 400, 401, 403, 406, 407, 409, 415,
+					 420, 423, 479, 486, 487, 488, 491,
+					 500, 502, 503, 600, 603, 0,   999};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ends); i++)
+		TEST_ASSERT(sip_status_ends_subscription(ends[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(stays); i++)
+		TEST_ASSERT(!sip_status_ends_subscription(stays[i]));
+	return 0;
+}

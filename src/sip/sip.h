@@ -251,6 +251,13 @@ struct sip_substate {
 };
 int sip_substate_parse(struct slice v, struct sip_substate *out);
 
+/* RFC 6665 §4.1.2.2 and §4.2.2: a final answer to a refreshing SUBSCRIBE
+ * or to a NOTIFY after which the subscription is over: 404, 405, 410,
+ * 416, 480-485, 489, 501 and 604, and 408 (the request timed out on its
+ * way, as timer F would have: RFC 5057 §5.1). Other error answers end that
+ * transaction only. */
+bool sip_status_ends_subscription(unsigned status);
+
 /* Content-Type / media-type (RFC 3261 §20.15), also one Accept element. */
 struct sip_ctype {
 	struct slice type;

@@ -470,9 +470,10 @@ static void refresh_answered(struct ua_sub *s, int err,
 		schedule_refresh(s, granted);
 		return;
 	}
-	/* RFC 6665 §4.1.2.2: 481 says the subscription is gone; without
-	 * an answer (408, timeout, transport) we cannot keep it either */
-	if (err || resp->status == 481 || resp->status == 408) {
+	/* RFC 6665 §4.1.2.2: 404, 405, 410, 416, 480-485, 489, 501 and 604
+	 * say the subscription is gone; without an answer (408, timeout,
+	 * transport) we cannot keep it either */
+	if (err || sip_status_ends_subscription(resp->status)) {
 		sub_over(s, err, resp ? resp->status : 0,
 			 resp ? resp->reason : SLICE_NULL, SLICE_NULL);
 		return;

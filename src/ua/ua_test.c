@@ -338,6 +338,7 @@ struct fx {
 	bool notify_first;
 	unsigned granted;
 	const char *substate;
+	unsigned refresh_status; /* refresh_refused_handler's answer */
 	/* the subscriber */
 	struct ua_sub *sub;
 	int n_notify;
@@ -1389,6 +1390,70 @@ TEST(ua_engine_subscription_refresh_and_end)
 		rc = refresh_and_end(&f);
 	fx_fini(&f);
 	return rc;
+}
+
+/* The first SUBSCRIBE as sub_handler; a refresh answered refresh_status */
+static void refresh_refused_handler(struct tsrv *s, struct txn_srv *st,
+				    const struct sip_msg *req)
+{
+	struct fx *f = s->arg;
+
+	if (!req->to.tag.p) {
+		sub_handler(s, st, req);
+		return;
+	}
+	(void)txn_srv_reply(st, f->refresh_status, NULL,
+			    &(struct txn_reply_opts){.to_tag = srv_tag});
+}
+
+/* RFC 6665 §4.1.2.2: a refresh answered with one of the codes that end
+ * a subscription ends it at once, without an un-SUBSCRIBE; any other
+ * error leaves it to the time last granted. */
+static int refresh_refused(struct fx *f, unsigned status, bool ends)
+{
+	TEST_EQ_INT(
+		fx_ua(f, &(struct ua_cfg){.proxy_params = ";transport=tcp"}),
+		0);
+	f->srv.handler = refresh_refused_handler;
+	f->refresh_status = status;
+	f->granted = 2;
+	f->substate = "active;expires=2";
+	TEST_EQ_INT(fx_subscribe(f, 60), 0);
+	TEST_ASSERT(run_until(f, &f->n_notify, 1, RUN_MS));
+	/* the refresh, at half the 2 s granted */
+	TEST_ASSERT(run_until(f, &f->srv.n_reqs, 2, 2000));
+	run_for(f, 100);
+	TEST_EQ_INT(f->n_over, ends ? 1 : 0);
+	TEST_EQ_INT(f->n_events, 2);
+	if (!ends)
+		TEST_ASSERT(run_until(f, &f->n_over, 1, 2000));
+	run_for(f, 50);
+	TEST_EQ_INT(f->srv.n_reqs, 2);
+	TEST_EQ_INT(f->n_over, 1);
+	TEST_ASSERT(!ua_busy(f->ua));
+	return 0;
+}
+
+TEST(ua_engine_refresh_refused_ends_or_keeps)
+{
+	static const struct {
+		unsigned status;
+		bool ends;
+	} c[] = {{489, true}, {404, true}, {500, false}};
+
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		struct fx f;
+		int rc = fx_init(&f, false, NULL, NULL);
+
+		if (!rc)
+			rc = refresh_refused(&f, c[i].status, c[i].ends);
+		fx_fini(&f);
+		if (rc) {
+			fprintf(stderr, "refresh answered %u\n", c[i].status);
+			return rc;
+		}
+	}
+	return 0;
 }
 
 static int notify_437(struct fx *f)
