@@ -248,6 +248,20 @@ void jobs_forget(struct cred_service *c, struct sub *s)
 	s->flags &= (uint8_t) ~(F_QUEUED | F_FLUSHING | F_STORED);
 }
 
+void jobs_moved(struct cred_service *c, const struct sub *from, struct sub *to)
+{
+	if (to->flags & F_QUEUED)
+		for (size_t i = 0; i < c->n_queue; i++)
+			if (c->queue[i] == from) {
+				c->queue[i] = to;
+				break;
+			}
+	if ((to->flags & F_FLUSHING) && c->flushing)
+		for (size_t i = 0; i < c->flushing->n_puts; i++)
+			if (c->flushing->subs[i] == from)
+				c->flushing->subs[i] = to;
+}
+
 /* "tcp:192.0.2.1:5060", "udp:[2001:db8::1]:5060": where a subscription's
  * SUBSCRIBE came from, for its NOTIFYs after a restart. */
 static void flow_text(const struct sub *s, char out[FLOW_TEXT_MAX])

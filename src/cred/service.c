@@ -520,6 +520,54 @@ struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 	return s;
 }
 
+/* RFC 3261 §12.2.2: a target refresh request (a SUBSCRIBE is one, RFC
+ * 6665 §3.1) replaces the dialog's remote target. The strings are packed
+ * into the record, so the record is made again with the new one, and
+ * everything that points at the old record points at the new one. NULL
+ * (s unchanged) when there is no memory. */
+struct sub *svc_sub_retarget(struct cred_service *c, struct sub *s,
+			     const char *target)
+{
+	const char *str[S__N];
+	size_t len = 0, lens[S__N];
+	struct sub *n, **pp;
+
+	for (size_t i = 0; i < S__N; i++) {
+		str[i] = i == S_TARGET ? target : sub_str(s, (enum sub_str)i);
+		lens[i] = strlen(str[i]);
+		len += lens[i] + 1;
+	}
+	if (len > UINT16_MAX)
+		return NULL;
+	n = rec_alloc(c, offsetof(struct sub, data) + len);
+	if (!n)
+		return NULL;
+	memcpy(n, s, offsetof(struct sub, data));
+	len = 0;
+	for (size_t i = 0; i < S__N; i++) {
+		memcpy(n->data + len, str[i], lens[i]);
+		len += lens[i] + 1;
+	}
+	if (n->res_prev)
+		n->res_prev->res_next = n;
+	else
+		n->res->subs = n;
+	if (n->res_next)
+		n->res_next->res_prev = n;
+	/* same Call-ID and tag: the same bucket */
+	pp = &c->sub_tab[sub_bucket_of(c, s)];
+	while (*pp != s)
+		pp = &(*pp)->hash_next;
+	*pp = n;
+	if (n->heap_idx != UINT32_MAX)
+		c->heap[n->heap_idx] = n;
+	if (n->notify)
+		n->notify->sub = n;
+	jobs_moved(c, s, n);
+	rec_free(c, s);
+	return n;
+}
+
 void svc_sub_remove(struct cred_service *c, struct sub *s)
 {
 	struct res *r = s->res;

@@ -223,16 +223,24 @@ static void subscribe_in_dialog(struct cred_service *c, struct txn_srv *st,
 		svc_reply_423(st, c->o.sub_limits.min_s);
 		return;
 	}
+	/* RFC 6665 §3.1: SUBSCRIBE is a target refresh request, so its
+	 * Contact becomes the dialog's remote target (RFC 3261 §12.2.2):
+	 * the Request-URI of the NOTIFYs from now on, stored with it */
+	if (!contact_of(m, &contact) &&
+	    !slice_eq_cstr(contact.uri_s, sub_str(s, S_TARGET))) {
+		char tgt[256];
+		const char *t = dup_slice(contact.uri_s, tgt, sizeof(tgt));
+		struct sub *moved = t ? svc_sub_retarget(c, s, t) : NULL;
+
+		if (!moved) {
+			svc_reply(st, t ? 500 : 400,
+				  t ? NULL : "Contact too long", NULL, 0);
+			return;
+		}
+		s = moved;
+	}
 	s->remote_cseq = m->cseq.num;
 	set_source(s, txn_srv_source(st));
-	/* a refresh may change the remote target (RFC 6665 §4.1.2.1); the
-	 * stored record keeps the first one: the flow usually carries it */
-	if (!contact_of(m, &contact) &&
-	    !slice_eq_cstr(contact.uri_s, sub_str(s, S_TARGET)))
-		log_msg(LOG_LEVEL_DEBUG, "cred",
-			"refresh of %s with another Contact; keeping the "
-			"first",
-			sub_str(s, S_LOCAL_TAG));
 	if (s->st) {
 		/* an earlier refresh still waiting: this one supersedes it */
 		svc_sub_answer(c, s);

@@ -187,6 +187,10 @@ struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 struct sub *svc_sub_find(struct cred_service *c, struct slice call_id,
 			 struct slice local_tag, struct slice remote_tag);
 void svc_sub_remove(struct cred_service *c, struct sub *s);
+/* s with target as its remote target: a new record in its place (s is
+ * freed), or NULL and s unchanged when there is no memory */
+struct sub *svc_sub_retarget(struct cred_service *c, struct sub *s,
+			     const char *target);
 void svc_sub_schedule(struct cred_service *c, struct sub *s);
 int svc_heap_set(struct cred_service *c, struct sub *s, uint64_t due);
 void svc_heap_del(struct cred_service *c, struct sub *s);
@@ -212,6 +216,9 @@ int jobs_load(struct cred_service *c, struct res *r);
  * its deletion). */
 void jobs_persist(struct cred_service *c, struct sub *s);
 void jobs_forget(struct cred_service *c, struct sub *s);
+/* from's record is now to (svc_sub_retarget): the queue and the group
+ * commit under way point at it */
+void jobs_moved(struct cred_service *c, const struct sub *from, struct sub *to);
 void jobs_flush(struct cred_service *c);
 int jobs_resume(struct cred_service *c);
 int jobs_publish(struct cred_service *c, struct txn_srv *st, const char *aor);

@@ -1258,6 +1258,34 @@ def test_refresh_and_unsubscribe_in_dialog(d):
     w.finish()
 
 
+def test_refresh_moves_the_remote_target(d):
+    """RFC 6665 §3.1: SUBSCRIBE is a target refresh request; its Contact
+    becomes the dialog's remote target (RFC 3261 §12.2.2), the Request-URI
+    of every NOTIFY after it. A Contact too long to keep is refused and
+    the target stays."""
+    bob = fresh(d, "bob")
+    w = Agent(d, "tcp", fresh(d, "w", add=False))
+    sub, r = w.subscribe(bob)
+    check(r.status == 200, "SUBSCRIBE: %r" % r)
+    check_notify(sub.wait_notify(0, 3.0), sub, body=b"")
+    w.contact = "sip:%s@127.0.0.1:%d;transport=tcp;moved=1" % (
+        w.user, free_port())
+    _, r = w.refresh(sub)
+    check(r.status == 200, "refresh with a new Contact: %r" % r)
+    # check_notify compares the Request-URI with the agent's Contact
+    check_notify(sub.wait_notify(1, NOTIFY_WAIT), sub, body=b"")
+    moved = w.contact
+    w.contact = "sip:%s@127.0.0.1:5060;x=%s" % (w.user, "y" * 300)
+    _, r = w.refresh(sub)
+    check(r.status == 400, "refresh with a 300-octet Contact: %r" % r)
+    w.contact = moved
+    cert, _ = CERTS.make(bob)
+    publish_ok(Agent(d, "tls", bob, listen=False), bob, cert)
+    check_notify(sub.wait_notify(2), sub, body=cert)
+    check(len(sub.notifies) == 3, "NOTIFYs: %r" % sub.notifies)
+    w.finish()
+
+
 def test_watcher_answering_481_is_removed(d):
     """RFC 6665 §4.2.2: a NOTIFY answered 404, 405, 410, 416, 480-485,
     489, 501 or 604 removes the subscription; other errors (RFC 5057:
