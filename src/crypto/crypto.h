@@ -312,10 +312,11 @@ struct crypto_user_cred_opts {
 };
 
 /* A fresh key pair and a self-signed X.509v3 certificate for aor
- * ("sip:alice@example.com"): subject CN = the AOR, issuer = subject,
- * subjectAltName URI:sip:user@domain (critical when the subject carries
- * no other name), basicConstraints cA FALSE, keyUsage digitalSignature +
- * keyEncipherment (RSA) or digitalSignature + keyAgreement (EC),
+ * ("sip:alice@example.com"): subject CN = the AOR (its first 64 octets
+ * when longer: RFC 5280 §4.1.2.4 wants a non-empty issuer), issuer =
+ * subject, subjectAltName URI:sip:user@domain, basicConstraints cA
+ * FALSE, keyUsage digitalSignature + keyEncipherment (RSA) or
+ * digitalSignature + keyAgreement (EC),
  * extendedKeyUsage emailProtection; validity at most one year with
  * random jitter; sha256WithRSAEncryption (sha1WithRSA on request),
  * ecdsa-with-SHA256 for EC. Randomness from OpenSSL's DRBG. -EINVAL (not

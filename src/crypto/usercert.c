@@ -130,8 +130,9 @@ int crypto_user_cred_new(const char *aor, const struct crypto_user_cred_opts *o,
 			 EVP_PKEY **key, X509 **cert)
 {
 	static const struct crypto_user_cred_opts defaults;
-	char name[AOR_MAX_BYTES + 1];
+	char name[AOR_MAX_BYTES + 1], cn[CN_MAX_BYTES + 1];
 	const char *const uris[] = {name};
+	size_t cn_len;
 	EVP_PKEY *k = NULL;
 	X509 *x = NULL, *done = NULL;
 	const EVP_MD *md;
@@ -167,19 +168,22 @@ int crypto_user_cred_new(const char *aor, const struct crypto_user_cred_opts *o,
 	err = crypto_key_generate(&k, o->type);
 	if (err)
 		return err;
-	/* RFC 5280 §4.2.1.6: the subjectAltName is critical exactly when
-	 * the subject is empty, that is when the AOR is too long for a CN */
-	err = crypto_cert_create(
-		&x, k, NULL, NULL,
-		&(struct crypto_cert_opts){
-			.uri_sans = uris,
-			.n_uri_sans = 1,
-			.common_name =
-				strlen(name) <= CN_MAX_BYTES ? name : NULL,
-			.days = days,
-			.md = md,
-			.not_before_offset_s = -SKEW_S,
-		});
+	/* The CN names the AOR, cut to the 64 octets X.520 allows when it
+	 * is longer: a self-signed certificate's issuer is its subject, and
+	 * RFC 5280 §4.1.2.4 wants a non-empty issuer. The identity is the
+	 * subjectAltName (RFC 3261 §23.1), which says the whole AOR. */
+	cn_len = strlen(name) < CN_MAX_BYTES ? strlen(name) : CN_MAX_BYTES;
+	memcpy(cn, name, cn_len);
+	cn[cn_len] = '\0';
+	err = crypto_cert_create(&x, k, NULL, NULL,
+				 &(struct crypto_cert_opts){
+					 .uri_sans = uris,
+					 .n_uri_sans = 1,
+					 .common_name = cn,
+					 .days = days,
+					 .md = md,
+					 .not_before_offset_s = -SKEW_S,
+				 });
 	if (err)
 		goto out;
 	err = set_not_after(x, life, jitter_s);

@@ -279,7 +279,7 @@ out:
  * and the subjectAltName critical (RFC 5280 §4.2.1.6). */
 TEST(crypto_usercert_long_aor)
 {
-	char aor[128];
+	char aor[128], cn[128];
 	EVP_PKEY *k = NULL;
 	X509 *x = NULL;
 	int rc = -1;
@@ -294,8 +294,17 @@ TEST(crypto_usercert_long_aor)
 				      &k, &x),
 		 0);
 	CHECK(san_is(x, aor));
-	CHECK_EQ(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
-	CHECK_EQ(ext_critical(x, NID_subject_alt_name), 1);
+	/* RFC 5280 §4.1.2.4: a non-empty issuer, so a CN: the AOR's first
+	 * 64 octets; the SAN says it whole, not critical beside a subject */
+	CHECK_EQ(X509_NAME_entry_count(X509_get_subject_name(x)), 1);
+	CHECK_EQ(X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+					   NID_commonName, cn, sizeof(cn)),
+		 64);
+	CHECK(!strncmp(cn, aor, 64));
+	CHECK_EQ(X509_NAME_cmp(X509_get_subject_name(x),
+			       X509_get_issuer_name(x)),
+		 0);
+	CHECK_EQ(ext_critical(x, NID_subject_alt_name), 0);
 	CHECK_EQ(X509_verify(x, k), 1);
 	rc = 0;
 out:
