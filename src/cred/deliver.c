@@ -279,8 +279,11 @@ static int notify_body(struct cred_service *c, struct sub *s,
 	struct buf key;
 	int err;
 
-	if (!r->cert || (s->flags & F_GONE && s->reason == R_DEACTIVATED))
-		return 0; /* §7.9: no body, the credential is revoked */
+	/* §7.9: no body when the credential is revoked; §6.7: nor when it
+	 * has lapsed (the current certificate, or an empty body) */
+	if (!r->cert || svc_res_lapsed(r, (int64_t)time(NULL)) ||
+	    (s->flags & F_GONE && s->reason == R_DEACTIVATED))
+		return 0;
 	if (s->pkg == CRED_PKG_CERTIFICATE || !r->sealed)
 		return cred_notify_body(s->pkg,
 					slice_of((char *)r->cert, r->cert_len),
@@ -400,6 +403,8 @@ void svc_on_timer(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		svc_heap_del(c, s);
+		if (svc_res_lapsed(s->res, (int64_t)time(NULL)))
+			svc_res_lapse(c, s->res);
 		if (now >= s->expires_ms && !(s->flags & F_GONE)) {
 			/* RFC 6665 §4.2.2.3: expired, a final NOTIFY */
 			s->flags |= F_GONE | F_DIRTY;

@@ -63,6 +63,9 @@ static int res_set(struct res *r, const struct store_cred *cr)
 	r->sealed = sealed;
 	r->sealed_len = cr ? cr->sealed_pkcs8_len : 0;
 	r->not_after = cr ? cr->not_after : 0;
+	r->lapse_at = !cr			       ? 0
+		      : cr->expires_at < cr->not_after ? cr->expires_at
+						       : cr->not_after;
 	return 0;
 }
 
@@ -708,7 +711,7 @@ static void pub_done(void *arg, bool is_cancelled)
 {
 	struct pub_job *j = arg;
 	struct cred_service *c = j->c;
-	char etag[64], expires[32];
+	char etag[96], expires[32];
 	const char *hdrs[2] = {expires, etag};
 	struct txn_reply_opts o = {.hdrs = hdrs};
 	struct res *r;
@@ -724,8 +727,12 @@ static void pub_done(void *arg, bool is_cancelled)
 	if (j->status == 200) {
 		snprintf(expires, sizeof(expires), "Expires: %u",
 			 j->op == P_REMOVE ? 0 : j->granted_s);
-		snprintf(etag, sizeof(etag), "SIP-ETag: %s", j->etag);
-		o.n_hdrs = j->op == P_REMOVE ? 1 : 2;
+		/* RFC 3903 §6: every 2xx carries a SIP-ETag; a removal's
+		 * names the publication it removed */
+		snprintf(etag, sizeof(etag), "SIP-ETag: %s",
+			 j->op == P_REMOVE && *j->if_match ? j->if_match
+							   : j->etag);
+		o.n_hdrs = 2;
 		c->stats.publishes++;
 		log_msg(LOG_LEVEL_INFO, "cred", "%s %s%s%s",
 			j->op == P_PUT	     ? "published for"
@@ -859,9 +866,17 @@ int jobs_publish(struct cred_service *c, struct txn_srv *st, const char *aor)
 		err = -EINVAL;
 	if (!err && im) {
 		struct slice v = slice_trim(im->value);
+		bool is_one = v.len && !sip_msg_hdr_next(m, im);
 
-		if (!v.len || v.len >= sizeof(j->if_match)) {
+		/* RFC 3903 §6 step 3: a single entity-tag (a token), else
+		 * 400; one longer than any we make matches none: 412 */
+		for (size_t i = 0; i < v.len && is_one; i++)
+			is_one = char_is_token((unsigned char)v.p[i]);
+		if (!is_one) {
 			(void)txn_srv_reply(st, 400, "Bad SIP-If-Match", NULL);
+			err = 1;
+		} else if (v.len >= sizeof(j->if_match)) {
+			(void)txn_srv_reply(st, 412, NULL, NULL);
 			err = 1;
 		} else {
 			memcpy(j->if_match, v.p, v.len);

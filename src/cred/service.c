@@ -173,6 +173,22 @@ struct res *svc_res_get(struct cred_service *c, const char *aor, bool create)
 	return r;
 }
 
+bool svc_res_lapsed(const struct res *r, int64_t now)
+{
+	return r->cert && r->lapse_at <= now;
+}
+
+void svc_res_lapse(struct cred_service *c, struct res *r)
+{
+	if (r->is_loading)
+		return; /* its completion reads the current one anyway */
+	r->notify_all = true;
+	if (jobs_load(c, r))
+		log_msg(LOG_LEVEL_ERR, "cred",
+			"the credential of %s lapsed and cannot be read again",
+			r->aor);
+}
+
 /* ---- the deadline heap -------------------------------------------------- */
 
 static void heap_swap(struct cred_service *c, size_t a, size_t b)
@@ -618,6 +634,13 @@ void svc_sub_schedule(struct cred_service *c, struct sub *s)
 	if (s->st || (s->notify && (s->flags & F_GONE))) {
 		svc_heap_del(c, s);
 	} else {
+		int64_t left = s->res->lapse_at - (int64_t)time(NULL);
+
+		/* wake when the credential served lapses (a past lapse is
+		 * being handled: its reload reschedules everyone) */
+		if (s->res->cert && left > 0 &&
+		    now + (uint64_t)left * 1000 < due)
+			due = now + (uint64_t)left * 1000;
 		if ((s->flags & F_DIRTY) && !s->notify) {
 			uint64_t t = (s->flags & (F_NOW | F_GONE))
 					     ? now

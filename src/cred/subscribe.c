@@ -97,7 +97,8 @@ static uint32_t sub_cap(const struct res *r, enum cred_pkg pkg)
 {
 	int64_t left;
 
-	if (pkg != CRED_PKG_CREDENTIAL || !r->cert)
+	if (pkg != CRED_PKG_CREDENTIAL || !r->cert ||
+	    svc_res_lapsed(r, (int64_t)time(NULL)))
 		return UINT32_MAX;
 	left = r->not_after - (int64_t)time(NULL);
 	return left <= 0 ? 0 : left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
@@ -301,11 +302,15 @@ void cred_subscribe(struct cred_service *c, struct txn_srv *st,
 		svc_reply(st, 500, NULL, NULL, 0);
 		return;
 	}
-	if (r->is_ready) {
+	/* a lapsed credential is read again first: another device's may
+	 * be current (RFC 6072 §6.7: the current certificate) */
+	if (r->is_ready && !svc_res_lapsed(r, (int64_t)time(NULL))) {
 		subscribe_new(c, st, pkg, r);
 		svc_res_maybe_idle(c, r);
 		return;
 	}
+	if (r->is_ready)
+		r->notify_all = true; /* lapsed: its watchers learn too */
 	w = mem_zalloc(sizeof(*w));
 	if (!w || jobs_load(c, r)) {
 		mem_free(w);
@@ -324,11 +329,19 @@ static void res_notify_all(struct cred_service *c, struct res *r)
 {
 	bool deactivate = r->deactivate;
 
+	uint64_t now = loop_now_ms();
+	uint32_t cap = sub_cap(r, CRED_PKG_CREDENTIAL);
+
 	r->notify_all = r->deactivate = false;
 	for (struct sub *s = r->subs; s; s = s->res_next) {
 		if (s->flags & F_GONE)
 			continue;
 		s->flags |= F_DIRTY;
+		/* §7.6: a credential subscription never outlives the
+		 * certificate it now carries */
+		if (s->pkg == CRED_PKG_CREDENTIAL && cap != UINT32_MAX &&
+		    now + (uint64_t)cap * 1000 < s->expires_ms)
+			s->expires_ms = now + (uint64_t)cap * 1000;
 		if (deactivate && s->pkg == CRED_PKG_CREDENTIAL) {
 			/* §7.7: end it so the subscriber re-authenticates */
 			s->flags |= F_GONE | F_NOW;

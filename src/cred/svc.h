@@ -112,6 +112,9 @@ struct res {
 	uint8_t *sealed; /* the PKCS#8, sealed with the KEK, or NULL */
 	size_t sealed_len;
 	int64_t not_after; /* the certificate's */
+	/* Unix seconds when the credential stops being current: the earlier
+	 * of notAfter and its publication's expiry (RFC 3903 §6 step 5) */
+	int64_t lapse_at;
 	char aor[];
 };
 
@@ -182,6 +185,12 @@ static inline const char *sub_str(const struct sub *s, enum sub_str i)
 /* service.c: tables, records, the deadline heap */
 struct res *svc_res_get(struct cred_service *c, const char *aor, bool create);
 void svc_res_maybe_idle(struct cred_service *c, struct res *r);
+/* r's credential is past its lapse_at: it is served as none (§6.7: the
+ * current certificate or an empty body) */
+bool svc_res_lapsed(const struct res *r, int64_t now);
+/* Read r's current credential again, every watcher owed the result: the
+ * one served has lapsed (another device's may still be current) */
+void svc_res_lapse(struct cred_service *c, struct res *r);
 struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 			const char *const str[S__N]);
 struct sub *svc_sub_find(struct cred_service *c, struct slice call_id,

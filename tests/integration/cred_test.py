@@ -1026,8 +1026,20 @@ def test_publish_refresh_conditional_and_removal(d):
         etag2, etag1))
     _, r = pub.publish(bob, etag="no-such-etag", expires=3600)
     check(r.status == 412, "wrong SIP-If-Match: %r" % r)
+    # RFC 3903 §6 step 3: one entity-tag, else 400; one longer than any
+    # the daemon makes matches none: 412
+    _, r = pub.publish(bob, etag=etag2, expires=3600,
+                       extra=["SIP-If-Match: other"])
+    check(r.status == 400, "two SIP-If-Match: %r" % r)
+    _, r = pub.publish(bob, etag="a, b", expires=3600)
+    check(r.status == 400, "SIP-If-Match with two tags: %r" % r)
+    _, r = pub.publish(bob, etag="x" * 70, expires=3600)
+    check(r.status == 412, "a 70-character SIP-If-Match: %r" % r)
     _, r = pub.publish(bob, etag=etag2, expires=0)
     check(r.status == 200, "removal: %r" % r)
+    # RFC 3903 §6: every 2xx carries a SIP-ETag
+    check(r.get("SIP-ETag") == etag2, "removal's SIP-ETag %r, want %r" % (
+        r.get("SIP-ETag"), etag2))
     w = Agent(d, "tcp", fresh(d, "w", add=False))
     sub, r = w.subscribe(bob)
     check(r.status == 200, "SUBSCRIBE: %r" % r)
@@ -1161,6 +1173,59 @@ def test_credential_subscription(d):
     check(first.status == 401, "refresh without digest: %r" % first)
     first, r = owner.refresh(sub, expires=600, auth=True)
     check(r.status == 200, "refresh with digest: %r" % r)
+    owner.finish()
+
+
+def test_lapsed_credential_is_served_as_none(d):
+    """RFC 6072 §6.7: the current certificate or an empty body. When the
+    certificate's notAfter (and so its publication) passes, the watchers
+    are told with an empty NOTIFY and a new subscriber gets an empty
+    body, not the lapsed certificate."""
+    bob = fresh(d, "bob")
+    cert, not_after = CERTS.make(bob, not_after=5)
+    publish_ok(Agent(d, "tls", bob, listen=False), bob, cert)
+    w = Agent(d, "tcp", fresh(d, "w", add=False))
+    sub, r = w.subscribe(bob)
+    check(r.status == 200, "SUBSCRIBE: %r" % r)
+    check_notify(sub.wait_notify(0, 3.0), sub, body=cert)
+    n = sub.wait_notify(1, not_after - time.time() + NOTIFY_WAIT)
+    check(n.time >= not_after - 0.5, "the empty NOTIFY came %.1f s before "
+          "notAfter" % (not_after - n.time))
+    check_notify(n, sub, body=b"")
+    late = Agent(d, "tcp", fresh(d, "late", add=False))
+    lsub, r = late.subscribe(bob)
+    check(r.status == 200, "SUBSCRIBE after notAfter: %r" % r)
+    check_notify(lsub.wait_notify(0, 3.0), lsub, body=b"")
+    w.finish()
+    late.finish()
+
+
+def test_credential_subscription_shortened_by_a_new_certificate(d):
+    """RFC 6072 §7.6: a credential subscription never outlives the
+    certificate; a new one with less time left shortens it."""
+    bob = fresh(d, "bob")
+    cert, _ = CERTS.make(bob, not_after=3600)
+    pkcs8 = CERTS.pkcs8()
+    body, ctype = multipart([("application/pkix-cert", cert),
+                             ("application/pkcs8", pkcs8)])
+    pub = Agent(d, "tls", bob, listen=False)
+    publish_ok(pub, bob, body, ctype)
+    owner = Agent(d, "tls", bob)
+    sub, r = owner.subscribe(bob, event="credential", auth=True,
+                             expires=86400)
+    check(r.status == 200, "credential SUBSCRIBE: %r" % r)
+    sub.wait_notify(0, 3.0)
+    cert2, not_after2 = CERTS.make(bob, not_after=600)
+    body, ctype = multipart([("application/pkix-cert", cert2),
+                             ("application/pkcs8", pkcs8)])
+    publish_ok(pub, bob, body, ctype)
+    n = sub.wait_notify(1)
+    check_notify(n, sub)
+    exp = header_param(";" + n.state.split(";", 1)[-1], "expires")
+    left = not_after2 - time.time()
+    check(exp and exp.isdigit() and int(exp) <= left + 2,
+          "Subscription-State %r with %d s left on the certificate" % (
+              n.state, left))
     owner.finish()
 
 
