@@ -22,13 +22,18 @@ _Static_assert(sizeof(ctype_multipart) - 1 + 71 <
 /* RFC 6072 §7.4: multipart/mixed (RFC 2046 §5.1) holding the DER
  * certificate and, when there is one, the PKCS#8 key. The parts carry no
  * Content-Disposition: "signal" applies to the NOTIFY's body as a whole
- * (§6.4). Their transfer encoding is binary, the default. */
+ * (§6.4). "The transport encoding of all the MIME bodies is binary": said
+ * in each part, since MIME's own default would be 7bit (RFC 2045 §6.1). */
 static int body_credential(struct slice cert_der, struct slice pkcs8,
 			   struct cred_body *out)
 {
 	const struct sip_part_out parts[2] = {
-		{.ctype = ctype_pkix, .body = cert_der},
-		{.ctype = ctype_pkcs8, .body = pkcs8},
+		{.ctype = ctype_pkix,
+		 .transfer_encoding = "binary",
+		 .body = cert_der},
+		{.ctype = ctype_pkcs8,
+		 .transfer_encoding = "binary",
+		 .body = pkcs8},
 	};
 	const size_t pre = sizeof(ctype_multipart) - 1;
 	char boundary[72];

@@ -178,12 +178,20 @@ static int split_body(const struct cred_body *body, struct sip_part *parts,
 				   max, n);
 }
 
+/* The part's type and bytes, no Content-Disposition or Content-ID, and
+ * §7.4's binary transfer encoding said in its header block. */
 static bool part_is(const struct sip_part *p, const char *ctype,
 		    const char *data, size_t len)
 {
+	static const char cte[] = "Content-Transfer-Encoding: binary";
+	struct slice h = p->headers;
+	bool has_cte = false;
+
+	for (size_t i = 0; i + sizeof(cte) - 1 <= h.len && !has_cte; i++)
+		has_cte = !memcmp(h.p + i, cte, sizeof(cte) - 1);
 	return slice_eq_cstr(p->ctype, ctype) && p->body.len == len &&
 	       !memcmp(p->body.p, data, len) && !p->disposition.len &&
-	       !p->content_id.len;
+	       !p->content_id.len && has_cte;
 }
 
 TEST(cred_notify_body_credential)

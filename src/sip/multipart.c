@@ -318,6 +318,8 @@ int sip_multipart_build(struct buf *out, const struct sip_part_out *parts,
 		if (!p->ctype || !hdr_value_ok(p->ctype) ||
 		    (p->content_id && !hdr_value_ok(p->content_id)) ||
 		    (p->disposition && !hdr_value_ok(p->disposition)) ||
+		    (p->transfer_encoding &&
+		     !hdr_value_ok(p->transfer_encoding)) ||
 		    (!p->body.p && p->body.len))
 			return -EINVAL;
 	}
@@ -339,6 +341,10 @@ int sip_multipart_build(struct buf *out, const struct sip_part_out *parts,
 		if (p->disposition)
 			(void)buf_printf(out, "Content-Disposition: %s\r\n",
 					 p->disposition);
+		if (p->transfer_encoding)
+			(void)buf_printf(out,
+					 "Content-Transfer-Encoding: %s\r\n",
+					 p->transfer_encoding);
 		(void)buf_append(out, "\r\n", 2);
 		(void)buf_append_slice(out, p->body);
 	}

@@ -436,8 +436,9 @@ int sip_multipart_parse(struct slice body, struct slice boundary,
 
 struct sip_part_out {
 	const char *ctype;
-	const char *content_id;	 /* NULL: none */
-	const char *disposition; /* NULL: none */
+	const char *content_id;	       /* NULL: none */
+	const char *disposition;       /* NULL: none */
+	const char *transfer_encoding; /* "binary"...; NULL: none */
 	struct slice body;
 };
 
