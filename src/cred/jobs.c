@@ -582,6 +582,7 @@ enum pub_op {
 	P_PUT,	   /* a new or modified publication */
 	P_REFRESH, /* no body, SIP-If-Match: a new expiry */
 	P_REMOVE,  /* no body, Expires: 0: revocation */
+	P_REFUSE,  /* refused, but SIP-If-Match is checked first */
 };
 
 struct pub_job {
@@ -597,6 +598,11 @@ struct pub_job {
 	size_t cert_len, sealed_len;
 	int64_t not_before, not_after;
 	uint32_t asked_s; /* UINT32_MAX: until notAfter */
+	/* P_REFUSE: the answer, once the entity-tag matched */
+	unsigned refuse_status;
+	char refuse_reason[64]; /* "": the status's own phrase */
+	char refuse_hdr[2][320];
+	size_t refuse_n_hdrs;
 	/* results */
 	unsigned status;
 	const char *reason;
@@ -675,6 +681,15 @@ static void pub_run(void *arg)
 		}
 		j->status = !err ? 200 : err == -ENOENT ? 412 : 500;
 		break;
+	case P_REFUSE:
+		/* RFC 3903 §6 step 3 comes before the expiry (step 4) and
+		 * the body (step 5): an unknown entity-tag is a 412 */
+		err = store_cred_get_etag(st, j->aor, j->if_match, now, &old);
+		store_cred_free(old);
+		j->status = !err	     ? j->refuse_status
+			    : err == -ENOENT ? 412
+					     : 500;
+		break;
 	case P_REMOVE:
 		if (*j->if_match)
 			err = store_cred_revoke_etag(st, j->aor, j->if_match,
@@ -741,6 +756,17 @@ static void pub_done(void *arg, bool is_cancelled)
 			j->aor, j->op == P_PUT ? ": sha256 " : "",
 			j->op == P_PUT ? j->sha256 : "");
 	}
+	if (j->op == P_REFUSE && j->status == j->refuse_status) {
+		const char *rh[2] = {j->refuse_hdr[0], j->refuse_hdr[1]};
+
+		(void)txn_srv_reply(
+			j->st, j->status,
+			*j->refuse_reason ? j->refuse_reason : NULL,
+			&(struct txn_reply_opts){.hdrs = rh,
+						 .n_hdrs = j->refuse_n_hdrs});
+		pub_job_free(j);
+		return;
+	}
 	(void)txn_srv_reply(j->st, j->status,
 			    j->status == 412   ? NULL
 			    : j->status == 500 ? "Store unavailable"
@@ -757,20 +783,55 @@ static void pub_done(void *arg, bool is_cancelled)
 	pub_job_free(j);
 }
 
-static void refuse(struct cred_service *c, struct txn_srv *st,
-		   const struct cred_refusal *why)
+/* Refuse a PUBLISH with status, reason (NULL: the status's phrase) and
+ * up to two header lines: at once, or, with SIP-If-Match, once the store
+ * has found that entity-tag (RFC 3903 §6: step 3 before steps 4 and 5).
+ * 1: answered now; 0: j goes to the store as P_REFUSE. */
+static int pub_refuse(struct txn_srv *st, struct pub_job *j, unsigned status,
+		      const char *reason, const char *h0, const char *h1)
+{
+	const char *hdrs[2] = {h0, h1};
+	size_t n = h1 ? 2 : h0 ? 1 : 0;
+
+	if (!*j->if_match) {
+		(void)txn_srv_reply(
+			st, status, reason,
+			&(struct txn_reply_opts){.hdrs = hdrs, .n_hdrs = n});
+		return 1;
+	}
+	j->op = P_REFUSE;
+	j->refuse_status = status;
+	snprintf(j->refuse_reason, sizeof(j->refuse_reason), "%s",
+		 reason ? reason : "");
+	for (size_t i = 0; i < n; i++)
+		snprintf(j->refuse_hdr[i], sizeof(j->refuse_hdr[i]), "%s",
+			 hdrs[i]);
+	j->refuse_n_hdrs = n;
+	return 0;
+}
+
+static int refuse(struct cred_service *c, struct txn_srv *st, struct pub_job *j,
+		  const struct cred_refusal *why)
 {
 	char warning[300];
-	const char *hdrs[2] = {
-		warning, "Accept: application/pkix-cert, multipart/mixed"};
 
 	/* RFC 3261 §20.43: 399 is the miscellaneous warning */
 	snprintf(warning, sizeof(warning), "Warning: 399 %s \"%s\"", c->domain,
 		 why->warning ? why->warning : why->reason);
-	(void)txn_srv_reply(
-		st, why->status, why->reason,
-		&(struct txn_reply_opts){.hdrs = hdrs,
-					 .n_hdrs = why->status == 415 ? 2 : 1});
+	return pub_refuse(st, j, why->status, why->reason, warning,
+			  why->status == 415 ? "Accept: application/pkix-cert, "
+					       "multipart/mixed"
+					     : NULL);
+}
+
+/* RFC 6665 §4.2.1.1, RFC 3903 §6 step 4: an expiry below the minimum */
+static int refuse_423(struct cred_service *c, struct txn_srv *st,
+		      struct pub_job *j)
+{
+	char min[48];
+
+	snprintf(min, sizeof(min), "Min-Expires: %u", c->o.pub_min_expires_s);
+	return pub_refuse(st, j, 423, NULL, min, NULL);
 }
 
 /* The device a publication belongs to (one current credential each): the
@@ -804,17 +865,14 @@ static int pub_body(struct cred_service *c, struct txn_srv *st,
 	struct buf sealed;
 	int err;
 
-	if (m->has_expires && !m->expires) {
-		(void)txn_srv_reply(st, 400, "Expires 0 with a body", NULL);
-		return 1;
-	}
+	if (m->has_expires && !m->expires)
+		return pub_refuse(st, j, 400, "Expires 0 with a body", NULL,
+				  NULL);
 	err = cred_publication_parse(m, now, &p, &why);
 	if (err == -ENOMEM)
 		return err;
-	if (err) {
-		refuse(c, st, &why);
-		return 1;
-	}
+	if (err)
+		return refuse(c, st, j, &why);
 	/* RFC 6072 §7.8: the publication lasts as long as the certificate
 	 * by default, and never longer */
 	cap = p.not_after - now > UINT32_MAX ? UINT32_MAX
@@ -822,9 +880,8 @@ static int pub_body(struct cred_service *c, struct txn_srv *st,
 	l = (struct cred_expiry_limits){c->o.pub_min_expires_s, cap, cap};
 	err = cred_expires(m, &l, cap, &j->asked_s);
 	if (err == -ERANGE) {
-		svc_reply_423(st, c->o.pub_min_expires_s);
 		cred_publication_fini(&p);
-		return 1;
+		return refuse_423(c, st, j);
 	}
 	j->op = P_PUT;
 	j->not_before = p.not_before;
@@ -890,10 +947,8 @@ int jobs_publish(struct cred_service *c, struct txn_srv *st, const char *aor)
 	} else if (!err && *j->if_match) {
 		j->op = P_REFRESH;
 		j->asked_s = m->has_expires ? m->expires : UINT32_MAX;
-		if (m->has_expires && m->expires < c->o.pub_min_expires_s) {
-			svc_reply_423(st, c->o.pub_min_expires_s);
-			err = 1;
-		}
+		if (m->has_expires && m->expires < c->o.pub_min_expires_s)
+			err = refuse_423(c, st, j);
 	} else if (!err) {
 		/* RFC 3903 §6 step 4 */
 		(void)txn_srv_reply(st, 400,

@@ -1014,6 +1014,38 @@ def test_publish_refuses_bad_certificates(d):
     w.finish()
 
 
+def test_publish_checks_the_entity_tag_first(d):
+    """RFC 3903 §6: SIP-If-Match (step 3, 412) is checked before the
+    expiry (step 4, 423) and the body (step 5, 415 or 400); with a tag
+    that matches, those refusals come as they would without one."""
+    bob = fresh(d, "bob")
+    pub = Agent(d, "tls", bob, listen=False)
+    good, _ = CERTS.make(bob)
+    etag = publish_ok(pub, bob, good).get("SIP-ETag")
+    expired = CERTS.make(bob, -2 * 86400, -86400)[0]
+    for tag, want in (("no-such-etag", 412), (etag, None)):
+        _, r = pub.publish(bob, good, ctype="text/plain", etag=tag)
+        check(r.status == (want or 415), "text/plain, SIP-If-Match %s: %r"
+              % (tag, r))
+        if not want:
+            check((r.get("Accept") or "").startswith("application/pkix-"),
+                  "415 without Accept: %r" % r)
+        _, r = pub.publish(bob, expired, etag=tag)
+        check(r.status == (want or 400), "expired certificate, "
+              "SIP-If-Match %s: %r" % (tag, r))
+        if not want:
+            check((r.get("Warning") or "").startswith("399 "),
+                  "400 without its Warning: %r" % r)
+        _, r = pub.publish(bob, etag=tag, expires=1)
+        check(r.status == (want or 423), "refresh for 1 s, SIP-If-Match "
+              "%s: %r" % (tag, r))
+        if not want:
+            check(r.get("Min-Expires"), "423 without Min-Expires: %r" % r)
+    # the refusals stored nothing: the publication is still the first
+    _, r = pub.publish(bob, etag=etag, expires=3600)
+    check(r.status == 200, "refresh after the refusals: %r" % r)
+
+
 def test_publish_refresh_conditional_and_removal(d):
     bob = fresh(d, "bob")
     pub = Agent(d, "tls", bob, listen=False)
