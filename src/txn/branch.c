@@ -40,14 +40,13 @@ enum { POOL_BYTES = 512 };
 
 static _Thread_local struct {
 	unsigned char b[POOL_BYTES];
-	size_t used; /* octets handed out since the fill */
-	bool is_filled;
+	size_t left; /* octets not handed out yet, at the block's end */
 } pool;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void pool_forget(void)
 {
-	pool.is_filled = false;
+	pool.left = 0;
 }
 
 static void pool_atfork(void)
@@ -57,15 +56,17 @@ static void pool_atfork(void)
 
 static void pool_take(unsigned char *out, size_t n)
 {
-	if (!pool.is_filled || pool.used + n > sizeof(pool.b)) {
+	unsigned char *p;
+
+	if (pool.left < n) {
 		(void)pthread_once(&atfork_once, pool_atfork);
 		txn_random(pool.b, sizeof(pool.b));
-		pool.used = 0;
-		pool.is_filled = true;
+		pool.left = sizeof(pool.b);
 	}
-	memcpy(out, pool.b + pool.used, n);
-	memset(pool.b + pool.used, 0, n);
-	pool.used += n;
+	p = pool.b + sizeof(pool.b) - pool.left;
+	memcpy(out, p, n);
+	memset(p, 0, n);
+	pool.left -= n;
 }
 
 /* n (at most 32) base64url characters from random bytes (6 bits each). */
