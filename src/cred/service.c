@@ -494,21 +494,18 @@ struct sub *svc_sub_find(struct cred_service *c, struct slice call_id,
 	return NULL;
 }
 
-struct sub *svc_sub_new(struct cred_service *c, struct res *r,
-			const char *const str[S__N])
+/* A zeroed record holding the strings of str in enum sub_str order, each
+ * NUL-terminated (NULL as ""); NULL when too long or out of memory. */
+static struct sub *rec_new(struct cred_service *c, const char *const str[S__N])
 {
 	size_t len = 0, lens[S__N];
 	struct sub *s;
-	size_t b;
 
 	for (size_t i = 0; i < S__N; i++) {
 		lens[i] = str[i] ? strlen(str[i]) : 0;
 		len += lens[i] + 1;
 	}
 	if (len > UINT16_MAX)
-		return NULL;
-	/* two dialogs a bucket on average: short chains, half the table */
-	if (c->n_subs >= 2 * c->sub_tab_n && sub_tab_grow(c))
 		return NULL;
 	/* offsetof: the strings start in the struct's tail padding */
 	s = rec_alloc(c, offsetof(struct sub, data) + len);
@@ -520,6 +517,21 @@ struct sub *svc_sub_new(struct cred_service *c, struct res *r,
 			memcpy(s->data + len, str[i], lens[i]);
 		len += lens[i] + 1;
 	}
+	return s;
+}
+
+struct sub *svc_sub_new(struct cred_service *c, struct res *r,
+			const char *const str[S__N])
+{
+	struct sub *s;
+	size_t b;
+
+	/* two dialogs a bucket on average: short chains, half the table */
+	if (c->n_subs >= 2 * c->sub_tab_n && sub_tab_grow(c))
+		return NULL;
+	s = rec_new(c, str);
+	if (!s)
+		return NULL;
 	s->heap_idx = UINT32_MAX;
 	s->res = r;
 	s->res_next = r->subs;
@@ -545,25 +557,14 @@ struct sub *svc_sub_retarget(struct cred_service *c, struct sub *s,
 			     const char *target)
 {
 	const char *str[S__N];
-	size_t len = 0, lens[S__N];
 	struct sub *n, **pp;
 
-	for (size_t i = 0; i < S__N; i++) {
+	for (size_t i = 0; i < S__N; i++)
 		str[i] = i == S_TARGET ? target : sub_str(s, (enum sub_str)i);
-		lens[i] = strlen(str[i]);
-		len += lens[i] + 1;
-	}
-	if (len > UINT16_MAX)
-		return NULL;
-	n = rec_alloc(c, offsetof(struct sub, data) + len);
+	n = rec_new(c, str);
 	if (!n)
 		return NULL;
-	memcpy(n, s, offsetof(struct sub, data));
-	len = 0;
-	for (size_t i = 0; i < S__N; i++) {
-		memcpy(n->data + len, str[i], lens[i]);
-		len += lens[i] + 1;
-	}
+	memcpy(n, s, offsetof(struct sub, data)); /* the fields, not data */
 	if (n->res_prev)
 		n->res_prev->res_next = n;
 	else
